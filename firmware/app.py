@@ -1,0 +1,179 @@
+"""The application: one asyncio loop owns the state, the SIP engine, the board and the timers.
+
+Events reach the loop from three places: pjsua2 callbacks (already on the loop's thread, because
+pjsua2 is pumped from it), HAL threads (handed over with `call_soon_threadsafe`) and timers. They
+are queued and fed one at a time to the pure state machine; the dispatcher carries out the
+commands, then the screen is redrawn if the drawing changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from firmware.config import Config
+from firmware.dispatcher import CallControl, Dispatcher, Timers
+from firmware.events import Event, Notice, Tick
+from firmware.machine import step
+from firmware.state import PhoneState, Settings
+from firmware.ui.drawing import Drawing
+from firmware.ui.render import render
+from firmware.ui.screens import screen
+from hal.interfaces import Board
+from hal.types import AudioPath, HalEvent
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+Clock = Callable[[], datetime]
+EngineFactory = Callable[[Callable[[Event], None]], "Engine"]
+
+
+class Engine(CallControl, Protocol):
+    """The SIP engine as the app sees it: call control plus a lifecycle."""
+
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def settings_from(config: Config) -> Settings:
+    return Settings(
+        domain=config.sip.domain,
+        interdigit_s=config.phone.interdigit_s,
+        handset_volume=config.audio.handset_volume,
+        speaker_volume=config.audio.speaker_volume,
+    )
+
+
+class Phone:
+    """The running phone. `start()` and `stop()` are symmetric; tests drive it through the sim board."""
+
+    def __init__(self, config: Config, board: Board, engine_factory: EngineFactory, clock: Clock | None = None) -> None:
+        self.config = config
+        self.board = board
+        zone = ZoneInfo(config.phone.timezone)
+        self._clock: Clock = clock or (lambda: datetime.now(zone))
+        self._engine_factory = engine_factory
+        settings = settings_from(config)
+        self.state = PhoneState(
+            settings=settings, handset_volume=settings.handset_volume, speaker_volume=settings.speaker_volume
+        )
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._changed = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_drawing: Drawing | None = None
+        self.engine: Engine | None = None
+        self._timers: Timers | None = None
+        self._dispatcher: Dispatcher | None = None
+        self.frames = 0  # frames handed to the display
+        self.on_frame: list[Callable[[], None]] = []  # benchmarks: called after each frame
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._timers = Timers(loop, self.post)
+        engine = self._engine_factory(self.post)
+        self.engine = engine
+        self._dispatcher = Dispatcher(engine, self.board.audio, self._timers)
+        self.board.audio.set_volume(AudioPath.HANDSET, self.state.handset_volume)
+        self.board.audio.set_volume(AudioPath.SPEAKER, self.state.speaker_volume)
+        self.board.start(self._from_any_thread)
+        self.state = replace(self.state, now=self._clock())
+        self._draw()
+        self._tasks.append(loop.create_task(self._consume(), name="phone-events"))
+        self._tasks.append(loop.create_task(self._tick(), name="phone-clock"))
+        try:
+            engine.start()
+        except Exception as err:  # e.g. a TLS CA file missing: show it, keep the UI alive
+            log.exception("SIP engine failed to start")
+            self.post(Notice(f"SIP: {err}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
+        if self._timers is not None:
+            self._timers.cancel_all()
+        if self.engine is not None:
+            await self.engine.stop()
+        self.board.stop()
+
+    # ------------------------------------------------------------------ events in
+
+    def post(self, event: Event) -> None:
+        """Queue an event. Only from the loop's thread (pjsua2 callbacks and timers are)."""
+        self._queue.put_nowait(event)
+
+    def _from_any_thread(self, event: HalEvent) -> None:
+        """The board's sink: GPIO threads only build the event and hand it to the loop."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.post, event)
+
+    async def _tick(self) -> None:
+        while True:
+            # Wake on the second so the clock and call timers change when a person expects.
+            await asyncio.sleep(TICK_S - (time.time() % TICK_S))
+            self.post(Tick(self._clock()))
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self._queue.get()
+            await self.handle(event)
+
+    async def handle(self, event: Event) -> None:
+        assert self._dispatcher is not None
+        try:
+            self.state, commands = step(self.state, event)
+        except Exception:  # a bug in a handler must not take the phone down: keep the last state
+            log.exception("state machine failed on %r; state kept", event)
+            return
+        errors = self._dispatcher.run(commands)
+        for error in errors:
+            self.post(Notice(error[:60]))
+        self._draw()
+        async with self._changed:
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------------ screen out
+
+    def _draw(self) -> None:
+        drawing = screen(self.state, self.board.display.size)
+        if drawing == self._last_drawing:
+            return
+        self._last_drawing = drawing
+        try:
+            self.board.display.show(render(drawing))
+            self.frames += 1
+        except Exception:
+            log.exception("display failed")  # keep calls working without a screen
+        for callback in self.on_frame:
+            callback()
+
+    # ------------------------------------------------------------------ observation (tests, bench)
+
+    async def wait_until(self, predicate: Callable[[PhoneState], bool], timeout: float = 5.0) -> PhoneState:
+        """Wait until the state satisfies `predicate`; raises TimeoutError with the last state."""
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: predicate(self.state))
+
+        try:
+            await asyncio.wait_for(_wait(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"condition not met within {timeout}s; state: {self.state}") from None
+        return self.state

@@ -1,0 +1,115 @@
+"""The `deskphone` command: run the phone, check a config file, or run the demo lab."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from firmware import config as config_mod
+from firmware.errors import ConfigError, FirmwareError
+from hal import HalError, make_board
+
+log = logging.getLogger("deskphone")
+
+DEFAULT_CONFIG = Path("/etc/deskphone/config.toml")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def check_config(path: Path) -> int:
+    try:
+        config = config_mod.load(path)
+    except ConfigError as err:
+        print(f"{path}: invalid configuration:\n{err}", file=sys.stderr)
+        return 1
+    for warning in config_mod.permission_warnings(path):
+        print(f"warning: {warning}", file=sys.stderr)
+    sip = config.sip
+    print(
+        f"{path}: OK (sip:{sip.user}@{sip.domain} via {sip.transport} {sip.registrar}:{sip.effective_port}, "
+        f"board {config.hardware.backend})"
+    )
+    return 0
+
+
+async def run_phone(config: config_mod.Config, *, terminal: bool) -> None:
+    """Run until SIGTERM/SIGINT (or 'q' in the terminal simulator)."""
+    from firmware.app import Phone
+    from firmware.sip.engine import SipEngine
+
+    board = make_board(config.hal_config())
+    phone = Phone(
+        config,
+        board,
+        lambda post: SipEngine(
+            config.sip, config.audio, post, sound_card=board.audio.sound_device(),
+            debug=config.phone.log_level == "debug",
+        ),
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    console = None
+    if terminal:
+        from hal.backends.sim import SimBoard
+        from hal.backends.terminal import TerminalConsole
+
+        if not isinstance(board, SimBoard):
+            raise ConfigError("--terminal needs the sim board (hardware.backend = \"sim\")")
+        console = TerminalConsole(board, sys.stdout, on_quit=stop.set)
+        console.attach(loop, sys.stdin.fileno())
+    await phone.start()
+    try:
+        await stop.wait()
+    finally:
+        if console is not None:
+            console.detach()
+        await phone.stop()
+
+
+def _setup_logging(level: str, log_file: Path | None) -> None:
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, filename=log_file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deskphone", description="CUSAX desk phone firmware")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the phone")
+    run.add_argument("--config", type=Path, default=Path(os.environ.get("DESKPHONE_CONFIG", DEFAULT_CONFIG)))
+    run.add_argument("--terminal", action="store_true", help="sim board: draw the OLED and read keys in this terminal")
+    run.add_argument("--log-file", type=Path, help="log here instead of stderr (use with --terminal)")
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("file", type=Path)
+    demo = sub.add_parser("demo", help="lab servers + a second party + this phone on the sim board in the terminal")
+    demo.add_argument("--workdir", type=Path, default=Path(".demo"))
+    args = parser.parse_args(argv)
+
+    if args.command == "check-config":
+        return check_config(args.file)
+    if args.command == "demo":
+        from firmware.lab.demo import run_demo
+
+        return run_demo(args.workdir)
+    try:
+        config = config_mod.load(args.config)
+    except ConfigError as err:
+        print(f"{args.config}: invalid configuration:\n{err}", file=sys.stderr)
+        return 2
+    _setup_logging(config.phone.log_level, args.log_file)
+    for warning in config_mod.permission_warnings(args.config):
+        log.warning("%s", warning)
+    try:
+        asyncio.run(run_phone(config, terminal=args.terminal))
+    except (FirmwareError, HalError) as err:
+        log.error("%s", err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

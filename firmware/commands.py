@@ -1,0 +1,123 @@
+"""Typed commands returned by the state machine; the dispatcher carries them out."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from firmware.events import Timer
+from hal.types import AudioPath
+
+
+class Tone(enum.Enum):
+    DIAL = "dial"  # 350+440 Hz continuous
+    RINGBACK = "ringback"  # 440+480 Hz, 2 s on 4 s off
+    BUSY = "busy"  # 480+620 Hz, 0.5 s on/off
+    ERROR = "error"  # reorder / fast busy
+
+
+@dataclass(frozen=True, slots=True)
+class PlayTone:
+    tone: Tone
+
+
+@dataclass(frozen=True, slots=True)
+class StopTone:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StartRinger:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StopRinger:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MakeCall:
+    """Place a call. Outgoing call ids are chosen by the state machine (positive); the SIP engine
+    numbers incoming calls itself with negative ids, so the two never collide."""
+
+    call_id: int
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """End a call in any state; code is used for an unanswered incoming call (486 busy, 603 decline)."""
+
+    call_id: int
+    code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SendDtmf:
+    call_id: int
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetRoute:
+    path: AudioPath
+
+
+@dataclass(frozen=True, slots=True)
+class SetVolume:
+    path: AudioPath
+    percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    timer: Timer
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    timer: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """Something worth a log line that only the state machine knows (e.g. an ignored key)."""
+
+    level: str
+    message: str
+
+
+Command = (
+    PlayTone
+    | StopTone
+    | StartRinger
+    | StopRinger
+    | MakeCall
+    | Answer
+    | Hangup
+    | SendDtmf
+    | Hold
+    | Resume
+    | SetRoute
+    | SetVolume
+    | StartTimer
+    | CancelTimer
+    | Log
+)

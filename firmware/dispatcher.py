@@ -1,0 +1,93 @@
+"""Carries out the state machine's commands: one visible table from command type to action."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from firmware import commands as c
+from firmware.commands import Tone
+from firmware.events import Event, Timer, TimerFired
+from hal.interfaces import Audio
+from hal.types import AudioPath
+
+log = logging.getLogger(__name__)
+
+
+class CallControl(Protocol):
+    """What the dispatcher needs from the SIP engine (the real SipEngine, or a test double in unit tests)."""
+
+    def make_call(self, call_id: int, uri: str, headers: dict[str, str] | None = None) -> None: ...
+    def answer(self, call_id: int) -> None: ...
+    def hangup(self, call_id: int, code: int = 0) -> None: ...
+    def send_dtmf(self, call_id: int, digit: str) -> None: ...
+    def hold(self, call_id: int) -> None: ...
+    def resume(self, call_id: int) -> None: ...
+    def play_tone(self, tone: Tone) -> None: ...
+    def stop_tone(self) -> None: ...
+
+
+class Timers:
+    """Named one-shot timers on the loop; firing posts TimerFired. Restarting a timer replaces it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, post: Callable[[Event], None]) -> None:
+        self._loop, self._post = loop, post
+        self._handles: dict[Timer, asyncio.TimerHandle] = {}
+
+    def start(self, timer: Timer, seconds: float) -> None:
+        self.cancel(timer)
+        self._handles[timer] = self._loop.call_later(seconds, self._fire, timer)
+
+    def cancel(self, timer: Timer) -> None:
+        handle = self._handles.pop(timer, None)
+        if handle is not None:
+            handle.cancel()
+
+    def cancel_all(self) -> None:
+        for timer in list(self._handles):
+            self.cancel(timer)
+
+    def pending(self) -> frozenset[Timer]:
+        return frozenset(self._handles)
+
+    def _fire(self, timer: Timer) -> None:
+        self._handles.pop(timer, None)
+        self._post(TimerFired(timer))
+
+
+class Dispatcher:
+    def __init__(self, sip: CallControl, audio: Audio, timers: Timers) -> None:
+        self._sip, self._audio, self._timers = sip, audio, timers
+        self._table: dict[type, Callable[[Any], None]] = {
+            c.PlayTone: lambda cmd: self._sip.play_tone(cmd.tone),
+            c.StopTone: lambda cmd: self._sip.stop_tone(),
+            c.StartRinger: lambda cmd: self._audio.start_ringer(),
+            c.StopRinger: lambda cmd: self._audio.stop_ringer(),
+            c.MakeCall: lambda cmd: self._sip.make_call(cmd.call_id, cmd.uri),
+            c.Answer: lambda cmd: self._sip.answer(cmd.call_id),
+            c.Hangup: lambda cmd: self._sip.hangup(cmd.call_id, cmd.code),
+            c.SendDtmf: lambda cmd: self._sip.send_dtmf(cmd.call_id, cmd.digit),
+            c.Hold: lambda cmd: self._sip.hold(cmd.call_id),
+            c.Resume: lambda cmd: self._sip.resume(cmd.call_id),
+            c.SetRoute: lambda cmd: self._audio.set_route(cmd.path),
+            c.SetVolume: lambda cmd: self._set_volume(cmd.path, cmd.percent),
+            c.StartTimer: lambda cmd: self._timers.start(cmd.timer, cmd.seconds),
+            c.CancelTimer: lambda cmd: self._timers.cancel(cmd.timer),
+            c.Log: lambda cmd: log.log(logging.getLevelName(cmd.level.upper()), "%s", cmd.message),
+        }
+
+    def _set_volume(self, path: AudioPath, percent: int) -> None:
+        self._audio.set_volume(path, percent)
+
+    def run(self, commands: tuple[c.Command, ...]) -> list[str]:
+        """Carry out every command; a failing one is logged and reported, the rest still run."""
+        errors: list[str] = []
+        for cmd in commands:
+            try:
+                self._table[type(cmd)](cmd)
+            except Exception as err:  # a device or pjsua2 failure must not stop the phone
+                log.exception("command %s failed", cmd)
+                errors.append(f"{type(cmd).__name__} failed: {err}")
+        return errors

@@ -1,0 +1,121 @@
+"""Typed events fed to the state machine. Everything that happens to the phone is one of these."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from hal.types import HookChanged, KeyPressed
+
+
+class RegState(enum.Enum):
+    UNCONFIGURED = "unconfigured"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    AUTH_FAILED = "auth_failed"  # wrong user or password: a person must fix it
+    UNREACHABLE = "unreachable"  # registrar did not answer / transport error: retried with backoff
+    FAILED = "failed"  # any other final error
+
+
+class Timer(enum.Enum):
+    """Timers the state machine asks for; TimerFired comes back when one expires."""
+
+    INTERDIGIT = "interdigit"
+    DIALTONE = "dialtone"  # off-hook too long without dialing
+    ENDED = "ended"  # how long the 'call ended' reason stays on screen
+    NOTICE = "notice"  # how long a transient message stays
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    timer: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Wall-clock update (the idle screen shows the time); injected, never read inside step()."""
+
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationChanged:
+    state: RegState
+    code: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall:
+    call_id: int
+    remote_uri: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging:
+    """Outgoing call: the far end is alerting (180/183). early_media: audio is flowing from the far end."""
+
+    call_id: int
+    early_media: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallMedia:
+    """The call's audio changed: active (RTP flowing) or held (by us or the far end)."""
+
+    call_id: int
+    active: bool
+    local_hold: bool = False
+    remote_hold: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    call_id: int
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailedToStart:
+    """makeCall itself failed (bad URI, no transport): no SIP dialog exists."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialRequest:
+    """Call this target (digits, address or URI) chosen other than by the keypad (a contact, the demo)."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message a person must see (config error, device error); shown until replaced or timed out."""
+
+    text: str
+
+
+Event = (
+    KeyPressed
+    | HookChanged
+    | TimerFired
+    | Tick
+    | RegistrationChanged
+    | IncomingCall
+    | CallRinging
+    | CallConnected
+    | CallMedia
+    | CallEnded
+    | CallFailedToStart
+    | DialRequest
+    | Notice
+)

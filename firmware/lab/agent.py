@@ -1,0 +1,286 @@
+"""A whole phone (sim board + real pjsua2) in its own process, driven over JSON lines on stdin/stdout.
+
+pjsua2 is a per-process singleton, so every phone in a test, a benchmark or the demo runs as one
+of these. The agent is the real `Phone` with the real SIP engine; only the hardware is simulated.
+
+Requests are one JSON object per line: {"id": 1, "op": "press", "key": "5"}; each gets one reply
+line {"id": 1, "ok": true, "result": ...} or {"id": 1, "ok": false, "error": "..."}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pjsua2 as pj
+
+from firmware import config as config_mod
+from firmware.app import Phone
+from firmware.events import DialRequest
+from firmware.sip.engine import SipEngine
+from firmware.state import PhoneState
+from hal import make_board
+from hal.backends.sim import SimBoard
+
+log = logging.getLogger(__name__)
+Op = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+def state_summary(state: PhoneState) -> dict[str, Any]:
+    call = state.call
+    return {
+        "phase": state.phase.value,
+        "registration": state.registration.state.value,
+        "reg_code": state.registration.code,
+        "off_hook": state.off_hook,
+        "route": state.route.value,
+        "digits": state.digits,
+        "ended_reason": state.ended_reason,
+        "notice": state.notice,
+        "last_dialed": state.last_dialed,
+        "call": None
+        if call is None
+        else {
+            "id": call.call_id,
+            "direction": call.direction.value,
+            "remote": call.remote,
+            "party": call.party,
+            "ringing": call.ringing,
+            "early_media": call.early_media,
+            "media_active": call.media_active,
+            "local_hold": call.local_hold,
+            "remote_hold": call.remote_hold,
+        },
+    }
+
+
+class Agent:
+    def __init__(self, phone: Phone, board: SimBoard) -> None:
+        self.phone, self.board = phone, board
+        self._keep: list[Any] = []  # pjsua2 players/recorders must outlive their use
+        self.ops: dict[str, Op] = {
+            "ping": self._ping,
+            "press": self._press,
+            "lift": self._lift,
+            "hang_up": self._hang_up,
+            "flap": self._flap,
+            "dial": self._dial,
+            "state": self._state,
+            "screen": self._screen,
+            "png": self._png,
+            "wait": self._wait,
+            "ringer": self._ringer,
+            "audio": self._audio,
+            "stats": self._stats,
+            "tone": self._tone_playing,
+            "play_into_call": self._play_into_call,
+            "record_call": self._record_call,
+            "stop_recording": self._stop_recording,
+            "loopback": self._loopback,
+        }
+
+    async def _ping(self, req: dict[str, Any]) -> Any:
+        return "pong"
+
+    async def _press(self, req: dict[str, Any]) -> Any:
+        for key in req["keys"] if "keys" in req else [req["key"]]:
+            self.board.press(key)
+            await asyncio.sleep(0)
+        return None
+
+    async def _lift(self, req: dict[str, Any]) -> Any:
+        self.board.lift()
+        return None
+
+    async def _hang_up(self, req: dict[str, Any]) -> Any:
+        self.board.hang_up()
+        return None
+
+    async def _flap(self, req: dict[str, Any]) -> Any:
+        self.board.flap(int(req["times"]), float(req.get("hz", 50.0)))
+        return None
+
+    async def _dial(self, req: dict[str, Any]) -> Any:
+        self.phone.post(DialRequest(str(req["target"])))
+        return None
+
+    async def _state(self, req: dict[str, Any]) -> Any:
+        return state_summary(self.phone.state)
+
+    async def _screen(self, req: dict[str, Any]) -> Any:
+        return self.board.screen_text()
+
+    async def _png(self, req: dict[str, Any]) -> Any:
+        return base64.b64encode(self.board.screen_png()).decode()
+
+    async def _wait(self, req: dict[str, Any]) -> Any:
+        """Wait until every given field of the state summary equals the given value."""
+        want: dict[str, Any] = req["state"]
+
+        def matches(state: PhoneState) -> bool:
+            summary = state_summary(state)
+            return all(_get(summary, k) == v for k, v in want.items())
+
+        await self.phone.wait_until(matches, float(req.get("timeout_s", 5.0)))
+        return state_summary(self.phone.state)
+
+    async def _ringer(self, req: dict[str, Any]) -> Any:
+        return self.board.is_ringing()
+
+    async def _audio(self, req: dict[str, Any]) -> Any:
+        audio = self.board.audio
+        from hal.types import AudioPath
+
+        return {
+            "route": audio.route().value,
+            "ringing": audio.is_ringing(),
+            "handset": audio.volume(AudioPath.HANDSET),
+            "speaker": audio.volume(AudioPath.SPEAKER),
+        }
+
+    def _engine(self) -> SipEngine:
+        engine = self.phone.engine
+        assert isinstance(engine, SipEngine)
+        return engine
+
+    def _call_id(self) -> int:
+        call = self.phone.state.call
+        if call is None:
+            raise RuntimeError("no call")
+        return call.call_id
+
+    async def _stats(self, req: dict[str, Any]) -> Any:
+        stats = self._engine().media_stats(self._call_id())
+        return None if stats is None else stats.__dict__
+
+    async def _tone_playing(self, req: dict[str, Any]) -> Any:
+        tone = self._engine().tone
+        return None if tone is None else tone.value
+
+    async def _play_into_call(self, req: dict[str, Any]) -> Any:
+        """Send a test tone (freq Hz) into the call instead of the (null) microphone."""
+        gen = pj.ToneGenerator()
+        gen.createToneGenerator(16000, 1)
+        desc = pj.ToneDesc()
+        desc.freq1 = desc.freq2 = int(req["freq"])
+        desc.on_msec, desc.off_msec, desc.volume = 1000, 0, 0
+        tones = pj.ToneDescVector()
+        tones.append(desc)
+        gen.play(tones, True)
+        gen.startTransmit(self._engine().call_audio(self._call_id()))
+        self._keep.append(gen)
+        return None
+
+    async def _record_call(self, req: dict[str, Any]) -> Any:
+        """Record what the far end sends to a WAV file."""
+        rec = pj.AudioMediaRecorder()
+        rec.createRecorder(str(req["path"]))
+        self._engine().call_audio(self._call_id()).startTransmit(rec)
+        self._keep.append(rec)
+        return None
+
+    async def _stop_recording(self, req: dict[str, Any]) -> Any:
+        for obj in self._keep:
+            if isinstance(obj, pj.AudioMediaRecorder):
+                try:
+                    self._engine().call_audio(self._call_id()).stopTransmit(obj)
+                except pj.Error:
+                    pass
+        self._keep = [o for o in self._keep if not isinstance(o, pj.AudioMediaRecorder)]
+        return None
+
+    async def _loopback(self, req: dict[str, Any]) -> Any:
+        """Echo the far end's audio back to it (media round-trip measurements)."""
+        media = self._engine().call_audio(self._call_id())
+        media.startTransmit(media)
+        return None
+
+    async def serve(self, reader: asyncio.StreamReader, write: Callable[[str], None]) -> None:
+        while line := await reader.readline():
+            try:
+                req = json.loads(line)
+                op = self.ops[req["op"]]
+                reply = {"id": req.get("id"), "ok": True, "result": await op(req)}
+            except Exception as err:
+                reply = {"id": _safe_id(line), "ok": False, "error": f"{type(err).__name__}: {err}"}
+            write(json.dumps(reply) + "\n")
+
+
+def _get(summary: dict[str, Any], dotted: str) -> Any:
+    value: Any = summary
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _safe_id(line: bytes) -> Any:
+    try:
+        return json.loads(line).get("id")
+    except Exception:
+        return None
+
+
+async def run(config_path: Path, log_path: Path | None) -> None:
+    config = config_mod.load(config_path)
+    board = make_board(config.hal_config())
+    assert isinstance(board, SimBoard)
+    phone = Phone(
+        config,
+        board,
+        lambda post: SipEngine(config.sip, config.audio, post, sound_card=board.audio.sound_device()),
+    )
+    # The protocol keeps the real stdout; fd 1 goes to stderr so that nothing else (pjlib prints
+    # its first lines before our log writer is installed) can corrupt the JSON stream.
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    await phone.start()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    def write(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    write(json.dumps({"ready": True, "pid_time": time.time()}) + "\n")
+    try:
+        await Agent(phone, board).serve(reader, write)
+    finally:
+        await phone.stop()
+
+
+def goertzel_power(samples: list[float], rate: int, freq: float) -> float:
+    """Power of one frequency in a block (tests use it to check which tone crossed the call)."""
+    coeff = 2 * math.cos(2 * math.pi * freq / rate)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + coeff * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - coeff * s1 * s2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--log", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO,
+        filename=args.log,
+        format="%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    asyncio.run(run(args.config, args.log))
+
+
+if __name__ == "__main__":
+    main()

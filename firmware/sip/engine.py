@@ -1,0 +1,392 @@
+"""The SIP engine: owns the pjsua2 endpoint, its transport, the account and every call.
+
+pjsua2 runs with `threadCnt=0`; `libHandleEvents(0)` is pumped from the asyncio loop, so every
+callback runs on the loop's thread. Python keeps a reference to every pjsua2 object it creates
+(pjsua2 aborts the process when a Call is collected while pjsua still uses it), and every Call is
+deleted before `libDestroy()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pjsua2 as pj
+
+from firmware.backoff import Backoff
+from firmware.commands import Tone
+from firmware.config import Audio, Sip
+from firmware.errors import SipError
+from firmware.events import CallFailedToStart, Event, RegistrationChanged, RegState
+from firmware.sip import media
+from firmware.sip.callbacks import PhoneAccount, PhoneCall
+from firmware.sip.probe import RegistrarProbe
+
+log = logging.getLogger(__name__)
+
+PUMP_IDLE_S = 0.020  # 0.7 % CPU idle on a 2-core x86 (design notes)
+PUMP_ACTIVE_S = 0.005  # during calls: SIP timers and re-INVITEs handled within 5 ms
+AUTH_RETRY_S = 60.0  # wrong credentials: retry slowly so a registrar's fail2ban does not lock us out
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+PJ_LOG_LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
+
+
+@dataclass(frozen=True)
+class MediaStats:
+    """RTP counters of a call's audio stream: proof that media flows, not only signalling."""
+
+    rx_packets: int
+    tx_packets: int
+    rx_loss: int
+    jitter_us: int
+
+
+class _LogWriter(pj.LogWriter):  # type: ignore[misc]
+    """pjlib log lines -> Python logging. Message dumps stay off (they would carry Authorization headers)."""
+
+    def write(self, entry: Any) -> None:
+        level = PJ_LOG_LEVELS.get(int(entry.level), logging.DEBUG)
+        logging.getLogger("pjsip").log(level, "%s", str(entry.msg).rstrip())
+
+
+class SipEngine:
+    def __init__(
+        self,
+        sip: Sip,
+        audio: Audio,
+        post: Callable[[Event], None],
+        *,
+        sound_card: str | None,
+        user_agent: str = "CUSAX-Deskphone/0.1",
+        debug: bool = False,
+    ) -> None:
+        self._sip, self._audio, self.post = sip, audio, post
+        self._sound_card = sound_card
+        self._user_agent = user_agent
+        self._debug = debug
+        self._ep: Any = None
+        self._writer: _LogWriter | None = None
+        self._account: PhoneAccount | None = None
+        self._tones: media.TonePlayer | None = None
+        self._calls: dict[int, PhoneCall] = {}
+        self._graveyard: list[PhoneCall] = []  # ended calls, deleted outside their own callback
+        self._incoming_ids = itertools.count(-1, -1)
+        self._pump: asyncio.TimerHandle | None = None
+        self._retry: asyncio.TimerHandle | None = None
+        self._backoff = Backoff()
+        self._probe: RegistrarProbe | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.sound_device = ""
+        self.registration = RegState.UNCONFIGURED
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Create the endpoint, transport and account; registration starts at once. Call from the loop."""
+        self._loop = asyncio.get_running_loop()
+        ep = pj.Endpoint()
+        self._ep = ep
+        ep.libCreate()
+        ep.libInit(self._endpoint_config())
+        transport_id = ep.transportCreate(self._transport_type(), self._transport_config())
+        ep.libStart()
+        self.sound_device = media.select_sound_device(ep, self._sound_card)
+        codecs = media.set_codec_priorities(ep, self._sip.codecs)
+        log.info("pjsua2 started: transport %s, sound %s, codecs %s", self._sip.transport, self.sound_device, codecs)
+        self._tones = media.TonePlayer(ep, media.codec_clock_rate(self._sip.codecs))
+        self._account = PhoneAccount(self)
+        self.registration = RegState.REGISTERING
+        self.post(RegistrationChanged(RegState.REGISTERING))
+        self._account.create(self._account_config(transport_id))
+        self._schedule_pump()
+        self._probe = RegistrarProbe(
+            self._sip.registrar, self._sip.effective_port, self._sip.transport, self._sip.domain,
+            self._sip.keepalive_s, on_down=self._registrar_down, on_up=self._registrar_up,
+        )  # fmt: skip
+        self._probe.start()
+
+    async def stop(self) -> None:
+        """Hang up, unregister (briefly), and destroy pjsua2. Safe to call twice."""
+        if self._ep is None:
+            return
+        if self._probe is not None:
+            await self._probe.stop()
+        if self._retry is not None:
+            self._retry.cancel()
+        for call in list(self._calls.values()):
+            self._safe(call.hangup, pj.CallOpParam(True))
+        if self._account is not None and self.registration is RegState.REGISTERED:
+            self._safe(self._account.setRegistration, False)
+            for _ in range(25):  # up to ~0.5 s for the un-REGISTER to leave
+                self._ep.libHandleEvents(20)
+        if self._pump is not None:
+            self._pump.cancel()
+        if self._tones is not None:
+            self._tones.close()
+        self._calls.clear()
+        self._graveyard.clear()
+        self._account = None
+        self._ep.libDestroy()
+        self._ep = None
+
+    @staticmethod
+    def _safe(fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except pj.Error as err:
+            log.warning("pjsua2: %s", err.info())
+
+    # ------------------------------------------------------------------ configuration
+
+    def _endpoint_config(self) -> Any:
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = False
+        cfg.uaConfig.userAgent = self._user_agent
+        cfg.uaConfig.maxCalls = 4
+        cfg.logConfig.level = 5 if self._debug else 3
+        cfg.logConfig.consoleLevel = 0
+        cfg.logConfig.msgLogging = 0  # SIP dumps would put digest headers in the journal
+        self._writer = _LogWriter()
+        cfg.logConfig.writer = self._writer
+        cfg.logConfig.decor = 0
+        media.media_config(cfg, self._sip, self._audio)
+        return cfg
+
+    def _transport_type(self) -> int:
+        return {
+            "udp": pj.PJSIP_TRANSPORT_UDP,
+            "tcp": pj.PJSIP_TRANSPORT_TCP,
+            "tls": pj.PJSIP_TRANSPORT_TLS,
+        }[self._sip.transport]
+
+    def _transport_config(self) -> Any:
+        cfg = pj.TransportConfig()
+        cfg.port = self._sip.local_port
+        if self._sip.transport != "udp":
+            # Without TCP_NODELAY, delayed ACKs stall call set-up by ~40 ms per round trip.
+            cfg.sockOptParams = _nodelay()
+        if self._sip.transport == "tls":
+            tls = cfg.tlsConfig
+            tls.CaListFile = self._sip.tls_ca_file or SYSTEM_CA_BUNDLE
+            if not os.path.exists(tls.CaListFile):
+                raise SipError(f"TLS CA file {tls.CaListFile} does not exist")
+            tls.verifyServer = self._sip.tls_verify_server
+            tls.method = pj.PJSIP_TLSV1_2_METHOD
+            tls.sockOptParams = _nodelay()
+        return cfg
+
+    def _server_uri(self) -> str:
+        return f"sip:{self._sip.registrar}:{self._sip.effective_port};transport={self._sip.transport}"
+
+    def _account_config(self, transport_id: int) -> Any:
+        sip = self._sip
+        cfg = pj.AccountConfig()
+        name = sip.display_name.replace('"', "")
+        cfg.idUri = f'"{name}" <sip:{sip.user}@{sip.domain}>' if name else f"sip:{sip.user}@{sip.domain}"
+        cfg.regConfig.registrarUri = self._server_uri()
+        cfg.regConfig.timeoutSec = sip.register_expiry_s
+        # pjsip's own retry (300 s by default) is off: the Backoff object below owns recovery.
+        cfg.regConfig.retryIntervalSec = 0
+        cfg.regConfig.firstRetryIntervalSec = 0
+        cfg.regConfig.dropCallsOnFail = False  # a registrar hiccup must not cut an active call
+        cfg.sipConfig.transportId = transport_id
+        cfg.sipConfig.proxies.append(self._server_uri() + ";lr")
+        cred = pj.AuthCredInfo("digest", "*", sip.auth_user or sip.user, 0, sip.password)
+        cfg.sipConfig.authCreds.append(cred)
+        nat = cfg.natConfig
+        # The provider's proxy handles NAT (Kamailio nathelper); rewriting here breaks loopback and LANs.
+        nat.contactRewriteUse = nat.viaRewriteUse = nat.sdpNatRewriteUse = 0
+        nat.iceEnabled = False
+        cfg.mediaConfig.srtpUse = {
+            "off": pj.PJMEDIA_SRTP_DISABLED,
+            "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+            "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
+        }[sip.srtp]
+        cfg.mediaConfig.srtpSecureSignaling = 0
+        return cfg
+
+    # ------------------------------------------------------------------ pump
+
+    def _schedule_pump(self) -> None:
+        assert self._loop is not None
+        interval = PUMP_ACTIVE_S if self._calls else PUMP_IDLE_S
+        self._pump = self._loop.call_later(interval, self._pump_once)
+
+    def _pump_once(self) -> None:
+        if self._ep is None:
+            return
+        try:
+            self._ep.libHandleEvents(0)
+        except pj.Error as err:  # never let a pjsua2 error kill the pump
+            log.error("pjsua2 event handling failed: %s", err.info())
+        self._graveyard.clear()  # ended calls: safe to drop now, outside their callbacks
+        self._schedule_pump()
+
+    # ------------------------------------------------------------------ registration
+
+    def on_registration(self, state: RegState, code: int, reason: str) -> None:
+        self.registration = state
+        self.post(RegistrationChanged(state, code, reason))
+        if state is RegState.REGISTERED:
+            self._backoff.reset()
+            return
+        if self._ep is None or state is RegState.UNCONFIGURED:
+            return
+        delay = AUTH_RETRY_S if state is RegState.AUTH_FAILED else self._backoff.next_delay()
+        log.info("registration %s (%d %s); retrying in %.1f s", state.value, code, reason, delay)
+        self._schedule_reregister(delay)
+
+    def _schedule_reregister(self, delay: float) -> None:
+        assert self._loop is not None
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = self._loop.call_later(delay, self.reregister)
+
+    def reregister(self) -> None:
+        self._retry = None
+        if self._account is not None:
+            self._safe(self._account.setRegistration, True)
+
+    def _registrar_down(self) -> None:
+        if self.registration is RegState.REGISTERED:
+            self.registration = RegState.UNREACHABLE
+            self.post(RegistrationChanged(RegState.UNREACHABLE, 408, "registrar does not answer"))
+
+    def _registrar_up(self) -> None:
+        # A registrar that restarted has lost our binding: register again now, not at expiry.
+        self._backoff.reset()
+        self.reregister()
+
+    # ------------------------------------------------------------------ calls (commands)
+
+    def next_incoming_id(self) -> int:
+        return next(self._incoming_ids)
+
+    def adopt_call(self, call: PhoneCall) -> None:
+        self._calls[call.call_id] = call
+
+    def forget_call(self, call: PhoneCall) -> None:
+        self._calls.pop(call.call_id, None)
+        self._graveyard.append(call)
+
+    def make_call(self, call_id: int, uri: str, headers: dict[str, str] | None = None) -> None:
+        assert self._account is not None
+        call = PhoneCall(self._account, self, call_id)
+        prm = pj.CallOpParam(True)
+        for name, value in (headers or {}).items():
+            header = pj.SipHeader()
+            header.hName, header.hValue = name, value
+            prm.txOption.headers.append(header)
+        self._calls[call_id] = call
+        try:
+            call.makeCall(uri, prm)
+        except pj.Error as err:
+            self._calls.pop(call_id, None)
+            self._graveyard.append(call)
+            log.warning("call to %s failed to start: %s", uri, err.info())
+            self.post(CallFailedToStart(_short_reason(err)))
+
+    def _call(self, call_id: int) -> PhoneCall | None:
+        call = self._calls.get(call_id)
+        if call is None:
+            log.debug("no call %d (already ended)", call_id)
+        return call
+
+    def answer(self, call_id: int) -> None:
+        if (call := self._call(call_id)) is not None:
+            prm = pj.CallOpParam(True)
+            prm.statusCode = 200
+            self._safe(call.answer, prm)
+
+    def hangup(self, call_id: int, code: int = 0) -> None:
+        if (call := self._call(call_id)) is not None:
+            prm = pj.CallOpParam(True)
+            prm.statusCode = code
+            self._safe(call.hangup, prm)
+
+    def send_dtmf(self, call_id: int, digit: str) -> None:
+        if (call := self._call(call_id)) is not None:
+            self._safe(call.dialDtmf, digit)  # RFC 4733 telephone-event
+
+    def hold(self, call_id: int) -> None:
+        if (call := self._call(call_id)) is not None:
+            self._safe(call.setHold, pj.CallOpParam(True))
+
+    def resume(self, call_id: int) -> None:
+        if (call := self._call(call_id)) is not None:
+            prm = pj.CallOpParam(True)
+            prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+            self._safe(call.reinvite, prm)
+
+    # ------------------------------------------------------------------ media
+
+    def connect_audio(self, call_media: Any) -> None:
+        """Call audio <-> sound device (handset or speaker, as routed by the audio HAL)."""
+        manager = self._ep.audDevManager()
+        call_media.startTransmit(manager.getPlaybackDevMedia())
+        manager.getCaptureDevMedia().startTransmit(call_media)
+
+    def play_tone(self, tone: Tone) -> None:
+        if self._tones is not None:
+            self._tones.play(tone)
+
+    def stop_tone(self) -> None:
+        if self._tones is not None:
+            self._tones.stop()
+
+    @property
+    def tone(self) -> Tone | None:
+        return self._tones.playing if self._tones is not None else None
+
+    def call_audio(self, call_id: int) -> Any:
+        """The call's pjsua2 AudioMedia (for tests and benchmarks that inject or record audio)."""
+        call = self._calls[call_id]
+        for m in call.getInfo().media:
+            if m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                return call.getAudioMedia(m.index)
+        raise SipError(f"call {call_id} has no active audio")
+
+    def media_stats(self, call_id: int) -> MediaStats | None:
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        try:
+            rtcp = call.getStreamStat(0).rtcp
+        except pj.Error:
+            return None
+        return MediaStats(
+            rx_packets=int(rtcp.rxStat.pkt),
+            tx_packets=int(rtcp.txStat.pkt),
+            rx_loss=int(rtcp.rxStat.loss),
+            jitter_us=int(rtcp.rxStat.jitterUsec.mean),
+        )
+
+    @property
+    def endpoint(self) -> Any:
+        return self._ep
+
+    def active_call_ids(self) -> list[int]:
+        return list(self._calls)
+
+
+def _nodelay() -> Any:
+    params = pj.SockOptParams()
+    opt = pj.SockOpt()
+    opt.level = socket.IPPROTO_TCP
+    opt.optName = socket.TCP_NODELAY
+    opt.setOptValInt(1)
+    params.sockOpts.append(opt)
+    return params
+
+
+def _short_reason(err: Any) -> str:
+    """pjsua2's error text is long ('Invalid URI (PJSIP_EINVALIDURI) [status=...]'): keep the first part."""
+    text = str(getattr(err, "reason", "") or err.info())
+    return text.split("(", 1)[0].strip()[:40] or "error"
