@@ -9,12 +9,13 @@ commands, then the screen is redrawn if the drawing changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from firmware.config import Config
@@ -54,7 +55,9 @@ def settings_from(config: Config) -> Settings:
 class Phone:
     """The running phone. `start()` and `stop()` are symmetric; tests drive it through the sim board."""
 
-    def __init__(self, config: Config, board: Board, engine_factory: EngineFactory, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: Config, board: Board, engine_factory: EngineFactory, clock: Clock | None = None
+    ) -> None:
         self.config = config
         self.board = board
         zone = ZoneInfo(config.phone.timezone)
@@ -101,10 +104,8 @@ class Phone:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         self._tasks.clear()
         if self._timers is not None:
             self._timers.cancel_all()

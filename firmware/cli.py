@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from firmware import config as config_mod
@@ -36,7 +37,12 @@ def check_config(path: Path) -> int:
     return 0
 
 
-async def run_phone(config: config_mod.Config, *, terminal: bool) -> None:
+async def run_phone(
+    config: config_mod.Config,
+    *,
+    terminal: bool,
+    actions: Mapping[bytes, tuple[str, Callable[[], None]]] | None = None,
+) -> None:
     """Run until SIGTERM/SIGINT (or 'q' in the terminal simulator)."""
     from firmware.app import Phone
     from firmware.sip.engine import SipEngine
@@ -60,8 +66,8 @@ async def run_phone(config: config_mod.Config, *, terminal: bool) -> None:
         from hal.backends.terminal import TerminalConsole
 
         if not isinstance(board, SimBoard):
-            raise ConfigError("--terminal needs the sim board (hardware.backend = \"sim\")")
-        console = TerminalConsole(board, sys.stdout, on_quit=stop.set)
+            raise ConfigError('--terminal needs the sim board (hardware.backend = "sim")')
+        console = TerminalConsole(board, sys.stdout, on_quit=stop.set, actions=actions)
         console.attach(loop, sys.stdin.fileno())
     await phone.start()
     try:
@@ -81,11 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the phone")
     run.add_argument("--config", type=Path, default=Path(os.environ.get("DESKPHONE_CONFIG", DEFAULT_CONFIG)))
-    run.add_argument("--terminal", action="store_true", help="sim board: draw the OLED and read keys in this terminal")
+    run.add_argument(
+        "--terminal", action="store_true", help="sim board: draw the OLED and read keys in this terminal"
+    )
     run.add_argument("--log-file", type=Path, help="log here instead of stderr (use with --terminal)")
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", type=Path)
-    demo = sub.add_parser("demo", help="lab servers + a second party + this phone on the sim board in the terminal")
+    demo = sub.add_parser(
+        "demo", help="lab servers + a second party + this phone on the sim board in the terminal"
+    )
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))
     args = parser.parse_args(argv)
 
@@ -94,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from firmware.lab.demo import run_demo
 
-        return run_demo(args.workdir)
+        return run_demo(args.workdir.resolve())
     try:
         config = config_mod.load(args.config)
     except ConfigError as err:

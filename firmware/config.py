@@ -119,7 +119,9 @@ class Phone(_Model):
     interdigit_s: float = Field(default=4.0, gt=0, le=30)
     timezone: str = "UTC"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    state_dir: str = Field(default="", description="writable state; empty: $STATE_DIRECTORY or ~/.local/state")
+    state_dir: str = Field(
+        default="", description="writable state; empty: $STATE_DIRECTORY or ~/.local/state"
+    )
 
 
 class Config(_Model):
@@ -141,7 +143,9 @@ class Config(_Model):
                     scan_interval_ms=hw.keypad.scan_interval_ms,
                     debounce_ms=hw.keypad.debounce_ms,
                 ),
-                hook=HookConfig(pin=hw.hook.pin, active_low=hw.hook.active_low, debounce_ms=hw.hook.debounce_ms),
+                hook=HookConfig(
+                    pin=hw.hook.pin, active_low=hw.hook.active_low, debounce_ms=hw.hook.debounce_ms
+                ),
                 display=DisplayConfig(**hw.display.model_dump()),
                 audio=AudioConfig(
                     card=au.card,
@@ -198,7 +202,9 @@ def permission_warnings(path: Path) -> list[str]:
     except OSError:
         return []
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return [f"{path} is readable by other users (mode {stat.S_IMODE(mode):04o}); it holds secrets: chmod 600"]
+        return [
+            f"{path} is readable by other users (mode {stat.S_IMODE(mode):04o}); it holds secrets: chmod 600"
+        ]
     return []
 
 

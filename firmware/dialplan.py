@@ -14,7 +14,8 @@ _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?)"
 # The scheme is case-insensitive (RFC 3261 section 19.1.4); ASCII only, so no Unicode case folding
 # (the Kelvin sign is not a "k") and no non-ASCII digits in the port.
 _SIP_URI = re.compile(
-    rf"(sips?):(?:({_USER})@)?({_HOST})(?::([0-9]{{1,5}}))?((?:;[A-Za-z0-9\-_.=]+)*)", re.IGNORECASE | re.ASCII
+    rf"(sips?):(?:({_USER})@)?({_HOST})(?::([0-9]{{1,5}}))?((?:;[A-Za-z0-9\-_.=]+)*)",
+    re.IGNORECASE | re.ASCII,
 )
 
 

@@ -87,6 +87,7 @@ class CallEnded:
 class CallFailedToStart:
     """makeCall itself failed (bad URI, no transport): no SIP dialog exists."""
 
+    call_id: int
     reason: str
 
 

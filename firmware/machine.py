@@ -377,13 +377,16 @@ def _call_ended(state: PhoneState, event: Event) -> Result:
         return _on_call_event_any_phase(state, event)
     if state.phase is Phase.RINGING:
         return _ended(state, "Missed call", busy=False)
-    return _ended(state, end_reason(event.code, event.reason), busy=event.code in BUSY_CODES)
+    # The far end hanging up an established call gives the disconnect (busy) tone, as on a PSTN
+    # line; a call that never connected gives busy for 486/600 and reorder for everything else.
+    busy = event.code in BUSY_CODES or state.phase is Phase.IN_CALL
+    return _ended(state, end_reason(event.code, event.reason), busy=busy)
 
 
 def _call_failed_to_start(state: PhoneState, event: Event) -> Result:
     assert isinstance(event, CallFailedToStart)
-    if state.phase is not Phase.CALLING:
-        return _ignored(state, "CallFailedToStart")
+    if state.phase is not Phase.CALLING or not _is_current(state, event.call_id):
+        return _ignored(state, "CallFailedToStart for a call not in progress")
     return _ended(state, end_reason(0, event.reason), busy=False)
 
 

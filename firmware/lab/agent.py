@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import logging
-import math
 import os
 import sys
 import time
@@ -67,7 +67,8 @@ def state_summary(state: PhoneState) -> dict[str, Any]:
 class Agent:
     def __init__(self, phone: Phone, board: SimBoard) -> None:
         self.phone, self.board = phone, board
-        self._keep: list[Any] = []  # pjsua2 players/recorders must outlive their use
+        self._keep: list[Any] = []  # pjsua2 tone generators must outlive their use
+        self._recorders: list[Any] = []
         self.ops: dict[str, Op] = {
             "ping": self._ping,
             "press": self._press,
@@ -87,6 +88,7 @@ class Agent:
             "record_call": self._record_call,
             "stop_recording": self._stop_recording,
             "loopback": self._loopback,
+            "dtmf_received": self._dtmf_received,
         }
 
     async def _ping(self, req: dict[str, Any]) -> Any:
@@ -186,18 +188,21 @@ class Agent:
         rec = pj.AudioMediaRecorder()
         rec.createRecorder(str(req["path"]))
         self._engine().call_audio(self._call_id()).startTransmit(rec)
-        self._keep.append(rec)
+        self._recorders.append(rec)
         return None
 
     async def _stop_recording(self, req: dict[str, Any]) -> Any:
-        for obj in self._keep:
-            if isinstance(obj, pj.AudioMediaRecorder):
-                try:
-                    self._engine().call_audio(self._call_id()).stopTransmit(obj)
-                except pj.Error:
-                    pass
-        self._keep = [o for o in self._keep if not isinstance(o, pj.AudioMediaRecorder)]
+        """Disconnect and destroy the recorders: pjmedia writes the WAV header when one is destroyed."""
+        media = self._engine().call_audio(self._call_id())
+        while self._recorders:
+            rec = self._recorders.pop()
+            with contextlib.suppress(pj.Error):
+                media.stopTransmit(rec)
+            del rec
         return None
+
+    async def _dtmf_received(self, req: dict[str, Any]) -> Any:
+        return "".join(digit for _, digit in self._engine().received_dtmf)
 
     async def _loopback(self, req: dict[str, Any]) -> Any:
         """Echo the far end's audio back to it (media round-trip measurements)."""
@@ -257,15 +262,6 @@ async def run(config_path: Path, log_path: Path | None) -> None:
         await Agent(phone, board).serve(reader, write)
     finally:
         await phone.stop()
-
-
-def goertzel_power(samples: list[float], rate: int, freq: float) -> float:
-    """Power of one frequency in a block (tests use it to check which tone crossed the call)."""
-    coeff = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in samples:
-        s1, s2 = x + coeff * s1 - s2, s1
-    return s1 * s1 + s2 * s2 - coeff * s1 * s2
 
 
 def main() -> None:

@@ -77,7 +77,15 @@ class PhoneAgent:
     def start(self) -> Self:
         self.started_at = time.perf_counter()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "firmware.lab.agent", "--config", str(self.config_path), "--log", str(self.log_path)],
+            [
+                sys.executable,
+                "-m",
+                "firmware.lab.agent",
+                "--config",
+                str(self.config_path),
+                "--log",
+                str(self.log_path),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=open(self.workdir / f"{self.name}.stderr", "wb"),  # noqa: SIM115 - lives with the process
@@ -175,6 +183,11 @@ class PhoneAgent:
         return base64.b64decode(self.request("png"))
 
     def wait(self, timeout: float = 5.0, **state: Any) -> dict[str, Any]:
-        """Wait for state fields; dotted names reach into the call: wait(phase="in_call", **{"call.media_active": True})."""
-        result: dict[str, Any] = self.request("wait", timeout=timeout + 2, state=state, **{"timeout_s": timeout})
+        """Wait for state fields; dotted names reach into the call.
+
+        Example: `wait(phase="in_call", **{"call.media_active": True})`.
+        """
+        result: dict[str, Any] = self.request(
+            "wait", timeout=timeout + 2, state=state, **{"timeout_s": timeout}
+        )
         return result

@@ -18,7 +18,6 @@ from firmware.events import (
     CallMedia,
     CallRinging,
     IncomingCall,
-    RegistrationChanged,
     RegState,
 )
 
@@ -65,12 +64,12 @@ class PhoneAccount(pj.Account):  # type: ignore[misc]
         super().__init__()
         self._engine = engine
 
-    def onRegState(self, prm: Any) -> None:  # noqa: N802 - pjsua2's name
+    def onRegState(self, prm: Any) -> None:
         info = self.getInfo()
         state = registration_state(int(info.regStatus), bool(info.regIsActive))
         self._engine.on_registration(state, int(info.regStatus), str(info.regStatusText))
 
-    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
+    def onIncomingCall(self, prm: Any) -> None:
         call = PhoneCall(self, self._engine, call_id=self._engine.next_incoming_id(), pj_call_id=prm.callId)
         info = call.getInfo()
         self._engine.adopt_call(call)
@@ -95,8 +94,14 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
         self.outgoing = pj_call_id == -1
         self._engine = engine
         self.ended = False
+        self.want_hold: bool | None = None  # None: the person never pressed HOLD on this call
+        self._local_hold = False
+        self.hold_attempts = 0
 
-    def onCallState(self, prm: Any) -> None:  # noqa: N802
+    def is_on_local_hold(self) -> bool:
+        return self._local_hold
+
+    def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
         state = info.state
         if state == pj.PJSIP_INV_STATE_EARLY and self.outgoing:
@@ -109,7 +114,7 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
             self._engine.post(CallEnded(self.call_id, int(info.lastStatusCode), str(info.lastReason)))
             self._engine.forget_call(self)
 
-    def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: Any) -> None:
         info = self.getInfo()
         active = local_hold = remote_hold = False
         for media in info.media:
@@ -121,7 +126,13 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
             if status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 active = True
                 self._engine.connect_audio(self.getAudioMedia(media.index))
+        self._local_hold = local_hold
         self._engine.post(CallMedia(self.call_id, active, local_hold=local_hold, remote_hold=remote_hold))
+        self._engine.reconcile_hold(self)
+
+    def onDtmfDigit(self, prm: Any) -> None:
+        # Runs on pjmedia's media thread, not the loop's: only hand the digit over.
+        self._engine.on_dtmf_threadsafe(self.call_id, str(prm.digit))
 
     @staticmethod
     def _has_active_audio(info: Any) -> bool:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 PUMP_IDLE_S = 0.020  # 0.7 % CPU idle on a 2-core x86 (design notes)
 PUMP_ACTIVE_S = 0.005  # during calls: SIP timers and re-INVITEs handled within 5 ms
 AUTH_RETRY_S = 60.0  # wrong credentials: retry slowly so a registrar's fail2ban does not lock us out
+HOLD_RETRY_S = 0.05
+HOLD_RETRIES = 40  # 2 s: a media update that has not finished by then has failed
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PJ_LOG_LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
 
@@ -84,6 +86,7 @@ class SipEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sound_device = ""
         self.registration = RegState.UNCONFIGURED
+        self.received_dtmf: list[tuple[int, str]] = []  # (call id, digit), bounded below
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -98,7 +101,12 @@ class SipEngine:
         ep.libStart()
         self.sound_device = media.select_sound_device(ep, self._sound_card)
         codecs = media.set_codec_priorities(ep, self._sip.codecs)
-        log.info("pjsua2 started: transport %s, sound %s, codecs %s", self._sip.transport, self.sound_device, codecs)
+        log.info(
+            "pjsua2 started: transport %s, sound %s, codecs %s",
+            self._sip.transport,
+            self.sound_device,
+            codecs,
+        )
         self._tones = media.TonePlayer(ep, media.codec_clock_rate(self._sip.codecs))
         self._account = PhoneAccount(self)
         self.registration = RegState.REGISTERING
@@ -106,8 +114,9 @@ class SipEngine:
         self._account.create(self._account_config(transport_id))
         self._schedule_pump()
         self._probe = RegistrarProbe(
-            self._sip.registrar, self._sip.effective_port, self._sip.transport, self._sip.domain,
-            self._sip.keepalive_s, on_down=self._registrar_down, on_up=self._registrar_up,
+            host=self._sip.registrar, port=self._sip.effective_port, transport=self._sip.transport,
+            domain=self._sip.domain, interval=self._sip.keepalive_s,
+            on_down=self._registrar_down, on_up=self._registrar_up,
         )  # fmt: skip
         self._probe.start()
 
@@ -160,11 +169,12 @@ class SipEngine:
         return cfg
 
     def _transport_type(self) -> int:
-        return {
+        types: dict[str, int] = {
             "udp": pj.PJSIP_TRANSPORT_UDP,
             "tcp": pj.PJSIP_TRANSPORT_TCP,
             "tls": pj.PJSIP_TRANSPORT_TLS,
-        }[self._sip.transport]
+        }
+        return types[self._sip.transport]
 
     def _transport_config(self) -> Any:
         cfg = pj.TransportConfig()
@@ -276,6 +286,14 @@ class SipEngine:
         self._calls.pop(call.call_id, None)
         self._graveyard.append(call)
 
+    def on_dtmf_threadsafe(self, call_id: int, digit: str) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_dtmf, call_id, digit)
+
+    def _on_dtmf(self, call_id: int, digit: str) -> None:
+        log.info("call %d: DTMF %s received", call_id, digit)
+        self.received_dtmf = [*self.received_dtmf[-63:], (call_id, digit)]
+
     def make_call(self, call_id: int, uri: str, headers: dict[str, str] | None = None) -> None:
         assert self._account is not None
         call = PhoneCall(self._account, self, call_id)
@@ -291,7 +309,7 @@ class SipEngine:
             self._calls.pop(call_id, None)
             self._graveyard.append(call)
             log.warning("call to %s failed to start: %s", uri, err.info())
-            self.post(CallFailedToStart(_short_reason(err)))
+            self.post(CallFailedToStart(call_id, _short_reason(err)))
 
     def _call(self, call_id: int) -> PhoneCall | None:
         call = self._calls.get(call_id)
@@ -317,13 +335,43 @@ class SipEngine:
 
     def hold(self, call_id: int) -> None:
         if (call := self._call(call_id)) is not None:
-            self._safe(call.setHold, pj.CallOpParam(True))
+            call.want_hold = True
+            self.reconcile_hold(call)
 
     def resume(self, call_id: int) -> None:
         if (call := self._call(call_id)) is not None:
-            prm = pj.CallOpParam(True)
-            prm.opt.flag = pj.PJSUA_CALL_UNHOLD
-            self._safe(call.reinvite, prm)
+            call.want_hold = False
+            self.reconcile_hold(call)
+
+    def reconcile_hold(self, call: PhoneCall) -> None:
+        """Bring the call's hold state to what the person asked for.
+
+        A re-INVITE is refused while another one is pending (a quick hold-resume), so this runs
+        again from onCallMediaState each time a media negotiation completes, until both agree.
+        """
+        if call.want_hold is None or call.want_hold == call.is_on_local_hold():
+            return
+        try:
+            if call.want_hold:
+                call.setHold(pj.CallOpParam(True))
+            else:
+                prm = pj.CallOpParam(True)
+                prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+                call.reinvite(prm)
+        except pj.Error as err:
+            # pjsua answers PJ_EINVALIDOP until the previous media update has fully completed.
+            call.hold_attempts += 1
+            if call.hold_attempts > HOLD_RETRIES:
+                log.warning("call %d: hold change failed: %s", call.call_id, err.info())
+                return
+            assert self._loop is not None
+            self._loop.call_later(HOLD_RETRY_S, self._retry_hold, call.call_id)
+        else:
+            call.hold_attempts = 0
+
+    def _retry_hold(self, call_id: int) -> None:
+        if (call := self._calls.get(call_id)) is not None:
+            self.reconcile_hold(call)
 
     # ------------------------------------------------------------------ media
 
@@ -348,7 +396,8 @@ class SipEngine:
     def call_audio(self, call_id: int) -> Any:
         """The call's pjsua2 AudioMedia (for tests and benchmarks that inject or record audio)."""
         call = self._calls[call_id]
-        for m in call.getInfo().media:
+        info = call.getInfo()  # keep the CallInfo alive: .media is a view into it
+        for m in info.media:
             if m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 return call.getAudioMedia(m.index)
         raise SipError(f"call {call_id} has no active audio")

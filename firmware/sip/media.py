@@ -62,7 +62,9 @@ def set_codec_priorities(ep: Any, preferred: list[str]) -> list[str]:
     for rank, name in enumerate(preferred):
         matches = [cid for cid in available if cid.lower().startswith(name.lower())]
         if not matches:
-            log.warning("codec %s is not available in this pjsua2 build (have: %s)", name, ", ".join(available))
+            log.warning(
+                "codec %s is not available in this pjsua2 build (have: %s)", name, ", ".join(available)
+            )
         for cid in matches:
             ep.codecSetPriority(cid, TOP_PRIORITY - rank)
             enabled.append(cid)

@@ -8,6 +8,7 @@ an immediate re-registration instead of waiting for the registration to expire.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class RegistrarProbe:
 
     def __init__(
         self,
+        *,
         host: str,
         port: int,
         transport: str,
@@ -73,10 +75,8 @@ class RegistrarProbe:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
@@ -124,12 +124,12 @@ class RegistrarProbe:
 
     async def _probe_tcp(self) -> bool:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(self._host, self._port), PROBE_TIMEOUT_S)
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port), PROBE_TIMEOUT_S
+            )
         except TimeoutError:
             return False
         writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await writer.wait_closed()
-        except OSError:
-            pass
         return True

@@ -13,7 +13,7 @@ import contextlib
 import os
 import termios
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from PIL import Image
@@ -90,13 +90,52 @@ def half_block_rows(image: Image.Image) -> list[str]:
     return ["".join(_HALF_BLOCKS[on(x, y), on(x, y + 1)] for x in range(width)) for y in range(0, height, 2)]
 
 
+# Quadrant block for (top-left, top-right, bottom-left, bottom-right) pixels: 2x2 pixels per cell,
+# so a 128x64 panel fits an 80-column terminal.
+_QUADRANTS = " ▘▝▀▖▌▞▛▗▚▐▜▄▙▟█"
+
+
+def quadrant_rows(image: Image.Image) -> list[str]:
+    """The image as text rows, each character showing a 2x2 block of pixels."""
+    mono = image.convert("1")
+    width, height = mono.size
+    pixels = mono.load()
+    assert pixels is not None
+
+    def on(x: int, y: int) -> int:
+        return int(x < width and y < height and bool(pixels[x, y]))
+
+    return [
+        "".join(
+            _QUADRANTS[on(x, y) | on(x + 1, y) << 1 | on(x, y + 1) << 2 | on(x + 1, y + 1) << 3]
+            for x in range(0, width, 2)
+        )
+        for y in range(0, height, 2)
+    ]
+
+
+def rows_for_width(image: Image.Image, columns: int) -> list[str]:
+    """Half blocks (1 pixel per column) when the terminal is wide enough, else quadrants."""
+    if columns >= image.size[0] + 2:
+        return half_block_rows(image)
+    return quadrant_rows(image)
+
+
 class TerminalConsole:
     """Draws a SimBoard in a terminal and turns keystrokes into key presses and hook moves."""
 
-    def __init__(self, board: SimBoard, out: TextIO, on_quit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        board: SimBoard,
+        out: TextIO,
+        on_quit: Callable[[], None],
+        actions: Mapping[bytes, tuple[str, Callable[[], None]]] | None = None,
+    ) -> None:
+        """`actions`: extra demo keys, e.g. b"i": ("incoming call", callback); listed under the help."""
         self._board = board
         self._out = out
         self._on_quit = on_quit
+        self._actions = dict(actions or {})
         self.message = ""  # shown under the status line (e.g. a key this keypad does not have)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int | None = None
@@ -115,6 +154,11 @@ class TerminalConsole:
             self.redraw()
 
     def _dispatch(self, token: bytes) -> None:
+        if token in self._actions:
+            label, action = self._actions[token]
+            self.message = label
+            action()
+            return
         if token == HOOK_TOGGLE:
             self.message = ""
             if self._board.hook.is_off_hook():
@@ -145,14 +189,26 @@ class TerminalConsole:
 
     def render(self) -> str:
         """The whole screen as one string of text and ANSI escapes (cursor home, clear to end)."""
-        rows = half_block_rows(self._board.display.image())
+        rows = rows_for_width(self._board.display.image(), self._columns())
         width = len(rows[0]) if rows else 0
         lines = ["┌" + "─" * width + "┐", *("│" + row + "│" for row in rows), "└" + "─" * width + "┘"]
-        lines += [self.status(), HELP, HELP2]
+        # The screen's text too: small fonts are hard to read at 2x2 pixels per character.
+        text = " | ".join(self._board.screen_text())
+        lines += [f"screen: {text}"[: max(width + 2, 80)], self.status(), HELP, HELP2]
+        if self._actions:
+            lines.append(
+                "demo: " + "  ".join(f"{k.decode()} {label}" for k, (label, _) in self._actions.items())
+            )
         if self.message:
             lines.append(self.message)
         # Raw mode: "\n" does not return the carriage. "\x1b[K" wipes what a longer line left.
         return "\x1b[H" + "".join(line + "\x1b[K\r\n" for line in lines) + "\x1b[J"
+
+    def _columns(self) -> int:
+        try:
+            return os.get_terminal_size(self._out.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            return 80  # not a terminal (tests, pipes): the compact rendering
 
     def redraw(self) -> None:
         self._out.write(self.render())

@@ -13,7 +13,7 @@ from PIL import Image
 
 from hal import AudioPath, Frame, HalConfig, HalEvent, HookChanged, Key, KeypadConfig, KeyPressed
 from hal.backends.sim import SimBoard
-from hal.backends.terminal import TerminalConsole, half_block_rows
+from hal.backends.terminal import TerminalConsole, half_block_rows, quadrant_rows, rows_for_width
 
 # A keypad that also has left/right, so every binding of the console can be exercised.
 FULL_KEYMAP = (
@@ -64,9 +64,10 @@ def test_render_draws_the_frame_in_a_border_with_a_status_line() -> None:
     rig.board.display.show(Frame(image, ("Ready",)))
     screen = rig.console.render()
     lines = screen.split("\r\n")
-    assert lines[0].startswith("\x1b[H┌" + "─" * 128 + "┐")
-    assert lines[1].startswith("│▀▄" + " " * 126 + "│")
-    assert lines[2].startswith("│  ██" + " " * 124 + "│")
+    # Not a terminal (StringIO): the compact 2x2-pixel rendering that fits 80 columns.
+    assert lines[0].startswith("\x1b[H┌" + "─" * 64 + "┐")
+    assert lines[1].startswith("│▚" + " " * 63 + "│")
+    assert lines[2].startswith("│ █" + " " * 62 + "│")
     assert lines[33].startswith("└")
     assert "hook: on-hook" in screen and "ringer: off" in screen
     assert "route: handset" in screen and "handset 70%" in screen and "speaker 60%" in screen
@@ -200,3 +201,17 @@ def test_end_of_input_quits() -> None:
     finally:
         loop.close()
         os.close(read_fd)
+
+
+def test_quadrant_rows_pack_two_by_two_pixels() -> None:
+    image = Image.new("1", (4, 2))
+    for xy in ((0, 0), (1, 1), (2, 0), (3, 0), (2, 1), (3, 1)):
+        image.putpixel(xy, 1)
+    assert quadrant_rows(image) == ["▚█"]
+
+
+def test_rendering_follows_the_terminal_width() -> None:
+    image = Image.new("1", (128, 64))
+    assert len(rows_for_width(image, 130)[0]) == 128  # half blocks: one column per pixel
+    assert len(rows_for_width(image, 80)[0]) == 64  # quadrants: fits an 80-column terminal
+    assert len(rows_for_width(image, 80)) == 32
