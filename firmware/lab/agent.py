@@ -88,7 +88,9 @@ class Agent:
             "record_call": self._record_call,
             "stop_recording": self._stop_recording,
             "loopback": self._loopback,
+            "echo_probe": self._echo_probe,
             "dtmf_received": self._dtmf_received,
+            "early_media": self._early_media,
         }
 
     async def _ping(self, req: dict[str, Any]) -> Any:
@@ -201,6 +203,11 @@ class Agent:
             del rec
         return None
 
+    async def _early_media(self, req: dict[str, Any]) -> Any:
+        """Ringing callee: answer 183 with SDP so the caller gets early media (and a tone in it)."""
+        self._engine().send_progress(self._call_id())
+        return None
+
     async def _dtmf_received(self, req: dict[str, Any]) -> Any:
         return "".join(digit for _, digit in self._engine().received_dtmf)
 
@@ -208,6 +215,27 @@ class Agent:
         """Echo the far end's audio back to it (media round-trip measurements)."""
         media = self._engine().call_audio(self._call_id())
         media.startTransmit(media)
+        return None
+
+    async def _echo_probe(self, req: dict[str, Any]) -> Any:
+        """Round-trip probe (bench): send tone bursts (freq Hz, on_ms/off_ms) into the call and record
+        the bursts sent and the audio received, mixed in one WAV at path (stop with stop_recording)."""
+        media = self._engine().call_audio(self._call_id())
+        gen = pj.ToneGenerator()
+        gen.createToneGenerator(16000, 1)
+        desc = pj.ToneDesc()
+        desc.freq1 = desc.freq2 = int(req["freq"])
+        desc.on_msec, desc.off_msec, desc.volume = int(req["on_ms"]), int(req["off_ms"]), 0
+        tones = pj.ToneDescVector()
+        tones.append(desc)
+        rec = pj.AudioMediaRecorder()
+        rec.createRecorder(str(req["path"]))
+        gen.startTransmit(rec)
+        media.startTransmit(rec)
+        gen.play(tones, True)
+        gen.startTransmit(media)
+        self._keep.append(gen)
+        self._recorders.append(rec)
         return None
 
     async def serve(self, reader: asyncio.StreamReader, write: Callable[[str], None]) -> None:

@@ -323,6 +323,13 @@ class SipEngine:
             prm.statusCode = 200
             self._safe(call.answer, prm)
 
+    def send_progress(self, call_id: int) -> None:
+        """183 Session Progress with SDP: early media towards the caller (announcements, the lab)."""
+        if (call := self._call(call_id)) is not None:
+            prm = pj.CallOpParam(True)
+            prm.statusCode = 183
+            self._safe(call.answer, prm)
+
     def hangup(self, call_id: int, code: int = 0) -> None:
         if (call := self._call(call_id)) is not None:
             prm = pj.CallOpParam(True)

@@ -222,8 +222,11 @@ def test_wrong_password_is_shown_clearly(make_phone: PhoneFactory) -> None:
     assert "not-the-password" not in a.log_path.read_text()  # secrets never in logs
 
 
-def test_registrar_killed_and_restarted(make_phone: PhoneFactory, registrar: Kamailio) -> None:
-    a = make_phone("1001")
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
+def test_registrar_killed_and_restarted(
+    make_phone: PhoneFactory, registrar: Kamailio, transport: str
+) -> None:
+    a = make_phone("1001", transport=transport)
     registrar.kill()
     a.wait(registration="unreachable", timeout=8)
     assert any("unreachable" in line.lower() for line in a.screen())
@@ -233,7 +236,7 @@ def test_registrar_killed_and_restarted(make_phone: PhoneFactory, registrar: Kam
     recovered = time.monotonic() - back
     assert recovered < 5.0
     registrar.wait_registered("1001", timeout=2)  # the registrar really has the binding again
-    print(f"registered again {recovered:.2f} s after the registrar's return")
+    print(f"{transport}: registered again {recovered:.2f} s after the registrar's return")
 
 
 def test_tls_server_certificate_is_verified(registrar: Kamailio, tmp_path: Path) -> None:
