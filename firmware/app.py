@@ -19,13 +19,15 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from firmware.config import Config
-from firmware.dispatcher import CallControl, Dispatcher, Timers
-from firmware.events import Event, Notice, Tick
+from firmware.dispatcher import CallControl, ChatControl, Dispatcher, Timers
+from firmware.events import ChatConnectionChanged, Event, Notice, RegistrationChanged, RegState, Tick
 from firmware.machine import step
+from firmware.reconfig import Reconfigurer
 from firmware.state import PhoneState, Settings
 from firmware.ui.drawing import Drawing
 from firmware.ui.render import render
 from firmware.ui.screens import screen
+from firmware.xmpp.model import ChatState
 from hal.interfaces import Board
 from hal.types import AudioPath, HalEvent
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 Clock = Callable[[], datetime]
 EngineFactory = Callable[[Callable[[Event], None]], "Engine"]
+ChatEngineFactory = Callable[[Callable[[Event], None]], "ChatEngine"]
 
 
 class Engine(CallControl, Protocol):
@@ -43,12 +46,21 @@ class Engine(CallControl, Protocol):
     async def stop(self) -> None: ...
 
 
+class ChatEngine(ChatControl, Protocol):
+    """The XMPP engine as the app sees it (firmware/xmpp/client.py): chat control plus a lifecycle."""
+
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
 def settings_from(config: Config) -> Settings:
     return Settings(
-        domain=config.sip.domain,
+        domain=config.sip.domain if config.sip is not None else Settings().domain,
         interdigit_s=config.phone.interdigit_s,
         handset_volume=config.audio.handset_volume,
         speaker_volume=config.audio.speaker_volume,
+        canned_responses=tuple(config.xmpp.canned_responses) if config.xmpp else Settings().canned_responses,
+        display_size=config.hal_config().display.size,
     )
 
 
@@ -56,13 +68,25 @@ class Phone:
     """The running phone. `start()` and `stop()` are symmetric; tests drive it through the sim board."""
 
     def __init__(
-        self, config: Config, board: Board, engine_factory: EngineFactory, clock: Clock | None = None
+        self,
+        config: Config,
+        board: Board,
+        engine_factory: EngineFactory,
+        clock: Clock | None = None,
+        *,
+        engine_for: Callable[[Config], EngineFactory] | None = None,
+        xmpp_factory: ChatEngineFactory | None = None,
     ) -> None:
         self.config = config
         self.board = board
-        zone = ZoneInfo(config.phone.timezone)
-        self._clock: Clock = clock or (lambda: datetime.now(zone))
+        # The zone is read each time: a provisioned profile may change it (firmware/reconfig.py).
+        self._clock: Clock = clock or (lambda: datetime.now(ZoneInfo(self.config.phone.timezone)))
+        self.reconfigure = Reconfigurer(self, engine_for)  # apply_config(): new profiles, calls kept
         self._engine_factory = engine_factory
+        # XMPP starts after the SIP engine, or once SIP registered (RFC 7081 C11, after_sip_registered).
+        self._xmpp_factory = xmpp_factory
+        self.xmpp: ChatEngine | None = None
+        self._xmpp_waiting = False
         settings = settings_from(config)
         self.state = PhoneState(
             settings=settings, handset_volume=settings.handset_volume, speaker_volume=settings.speaker_volume
@@ -99,6 +123,26 @@ class Phone:
         except Exception as err:  # e.g. a TLS CA file missing: show it, keep the UI alive
             log.exception("SIP engine failed to start")
             self.post(Notice(f"SIP: {err}"))
+        if self._xmpp_factory is not None:
+            if self.config.xmpp is not None and self.config.xmpp.after_sip_registered:
+                self._xmpp_waiting = True
+                self.post(ChatConnectionChanged(ChatState.WAITING, "waiting for SIP registration"))
+            else:
+                self._start_xmpp()
+
+    def _start_xmpp(self) -> None:
+        assert self._xmpp_factory is not None
+        self._xmpp_waiting = False
+        try:
+            xmpp = self._xmpp_factory(self.post)
+            xmpp.start()
+        except Exception as err:  # a bad account must not take the phone (or its calls) down
+            log.exception("XMPP engine failed to start")
+            self.post(ChatConnectionChanged(ChatState.FAILED, str(err)[:60]))
+            return
+        self.xmpp = xmpp
+        if self._dispatcher is not None:
+            self._dispatcher.chat = xmpp
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -109,9 +153,39 @@ class Phone:
         self._tasks.clear()
         if self._timers is not None:
             self._timers.cancel_all()
+        if self.xmpp is not None:  # first: its unavailable presence goes out while SIP still works
+            await self.xmpp.stop()
+            self.xmpp = None
         if self.engine is not None:
             await self.engine.stop()
         self.board.stop()
+
+    # ------------------------------------------------------------------ reconfiguration
+
+    def apply_config(self, new: Config) -> None:
+        """Take a new configuration (a provisioned profile). Settings change at once; the SIP engine
+        restarts only when the phone is idle, so an active call is never dropped (firmware/reconfig.py)."""
+        self.reconfigure.offer(new)
+        self.post(Tick(self._clock()))  # applied right after this event, on the loop
+
+    async def replace_engine(self, factory: EngineFactory) -> None:
+        """Stop the SIP engine and start a new one (un-REGISTER, REGISTER). Only while idle."""
+        if self.engine is not None:
+            await self.engine.stop()
+        assert self._timers is not None
+        engine = factory(self.post)
+        self.engine = engine
+        self._dispatcher = Dispatcher(engine, self.board.audio, self._timers, chat=self.xmpp)
+        try:
+            engine.start()
+        except Exception as err:
+            log.exception("SIP engine failed to start")
+            self.post(Notice(f"SIP: {err}"))
+
+    def set_volumes(self, handset: int, speaker: int) -> None:
+        self.state = replace(self.state, handset_volume=handset, speaker_volume=speaker)
+        self.board.audio.set_volume(AudioPath.HANDSET, handset)
+        self.board.audio.set_volume(AudioPath.SPEAKER, speaker)
 
     # ------------------------------------------------------------------ events in
 
@@ -137,6 +211,9 @@ class Phone:
 
     async def handle(self, event: Event) -> None:
         assert self._dispatcher is not None
+        registered = isinstance(event, RegistrationChanged) and event.state is RegState.REGISTERED
+        if self._xmpp_waiting and registered:
+            self._start_xmpp()
         try:
             self.state, commands = step(self.state, event)
         except Exception:  # a bug in a handler must not take the phone down: keep the last state
@@ -145,6 +222,7 @@ class Phone:
         errors = self._dispatcher.run(commands)
         for error in errors:
             self.post(Notice(error[:60]))
+        await self.reconfigure.after_event()
         self._draw()
         async with self._changed:
             self._changed.notify_all()

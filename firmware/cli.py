@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from firmware import config as config_mod
 from firmware.errors import ConfigError, FirmwareError
@@ -30,10 +31,12 @@ def check_config(path: Path) -> int:
     for warning in config_mod.permission_warnings(path):
         print(f"warning: {warning}", file=sys.stderr)
     sip = config.sip
-    print(
-        f"{path}: OK (sip:{sip.user}@{sip.domain} via {sip.transport} {sip.registrar}:{sip.effective_port}, "
-        f"board {config.hardware.backend})"
+    account = (
+        f"sip:{sip.user}@{sip.domain} via {sip.transport} {sip.registrar}:{sip.effective_port}"
+        if sip is not None
+        else "SIP account from provisioning"
     )
+    print(f"{path}: OK ({account}, board {config.hardware.backend})")
     return 0
 
 
@@ -42,20 +45,30 @@ async def run_phone(
     *,
     terminal: bool,
     actions: Mapping[bytes, tuple[str, Callable[[], None]]] | None = None,
+    local_doc: Mapping[str, Any] | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or 'q' in the terminal simulator)."""
-    from firmware.app import Phone
-    from firmware.sip.engine import SipEngine
+    """Run until SIGTERM/SIGINT (or 'q' in the terminal simulator).
 
+    With a [provisioning] section (and `local_doc`, the file as read), the phone starts from the
+    last good profile and follows the server (firmware/provisioning/)."""
+    from firmware.app import Phone
+    from firmware.provisioning.runtime import PhoneBridge, create_provisioner
+    from firmware.service import Service
+    from firmware.sip.factory import sip_engines
+
+    provisioner = create_provisioner(local_doc, config) if local_doc is not None else None
+    if provisioner is not None:
+        config = provisioner.config  # local file + last good profile (the server may be down)
     board = make_board(config.hal_config())
-    phone = Phone(
-        config,
-        board,
-        lambda post: SipEngine(
-            config.sip, config.audio, post, sound_card=board.audio.sound_device(),
-            debug=config.phone.log_level == "debug",
-        ),
-    )  # fmt: skip
+    engine_for = sip_engines(
+        board.audio.sound_device(),
+        debug=config.phone.log_level == "debug",
+        on_check_sync=provisioner.trigger if provisioner is not None else None,
+    )
+    from firmware.xmpp.factory import xmpp_factory
+
+    phone = Phone(config, board, engine_for(config), engine_for=engine_for, xmpp_factory=xmpp_factory(config))
+    service = Service.from_environment()  # systemd: READY, STATUS, watchdog (no-op elsewhere)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -69,16 +82,29 @@ async def run_phone(
             raise ConfigError('--terminal needs the sim board (hardware.backend = "sim")')
         console = TerminalConsole(board, sys.stdout, on_quit=stop.set, actions=actions)
         console.attach(loop, sys.stdin.fileno())
+    service.start_watchdog()
     await phone.start()
+    if provisioner is not None:
+        provisioner.start(PhoneBridge(phone))
+    service.ready(phone)
     try:
         await stop.wait()
     finally:
+        if provisioner is not None:
+            await provisioner.stop()
+        service.stopping()
         if console is not None:
             console.detach()
         await phone.stop()
+        service.close()
 
 
 def _setup_logging(level: str, log_file: Path | None) -> None:
+    from firmware.service import JournalHandler, stderr_is_journal
+
+    if log_file is None and stderr_is_journal():  # under systemd: structured fields in the journal
+        logging.basicConfig(level=level.upper(), handlers=[JournalHandler()])
+        return
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, filename=log_file)
 
 
@@ -97,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         "demo", help="lab servers + a second party + this phone on the sim board in the terminal"
     )
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))
+    prov = sub.add_parser("provision-server", help="run the reference provisioning service (HTTPS)")
+    prov.add_argument("--config", type=Path, required=True, help="server TOML (docs/provisioning.md)")
+    prov.add_argument("--public-key", action="store_true", help="print the signing public key and exit")
     args = parser.parse_args(argv)
 
     if args.command == "check-config":
@@ -105,8 +134,18 @@ def main(argv: list[str] | None = None) -> int:
         from firmware.lab.demo import run_demo
 
         return run_demo(args.workdir.resolve())
+    if args.command == "provision-server":
+        from firmware.provisioning.server import run_server
+
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+        try:
+            return run_server(args.config, public_key=args.public_key)
+        except FirmwareError as err:
+            print(f"provision-server: {err}", file=sys.stderr)
+            return 2
     try:
-        config = config_mod.load(args.config)
+        local_doc = config_mod.load_document(args.config)
+        config = config_mod.parse(local_doc)
     except ConfigError as err:
         print(f"{args.config}: invalid configuration:\n{err}", file=sys.stderr)
         return 2
@@ -114,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     for warning in config_mod.permission_warnings(args.config):
         log.warning("%s", warning)
     try:
-        asyncio.run(run_phone(config, terminal=args.terminal))
+        asyncio.run(run_phone(config, terminal=args.terminal, local_doc=local_doc))
     except (FirmwareError, HalError) as err:
         log.error("%s", err)
         return 1

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from firmware.events import Timer
+from firmware.xmpp.model import ChatMessage, Show
 from hal.types import AudioPath
 
 
@@ -104,6 +105,34 @@ class Log:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class SendChat:
+    """Send a chat message (one-to-one, or to a room when groupchat)."""
+
+    peer: str
+    body: str
+    groupchat: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetPresence:
+    """The phone's own XMPP presence."""
+
+    show: Show
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PersistChat:
+    """Keep this conversation on disk (its last messages and unread count); no messages: forget it.
+
+    The store coalesces: only the latest PersistChat per peer is written, a moment later."""
+
+    peer: str
+    messages: tuple[ChatMessage, ...]
+    unread: int = 0
+
+
 Command = (
     PlayTone
     | StopTone
@@ -119,5 +148,8 @@ Command = (
     | SetVolume
     | StartTimer
     | CancelTimer
+    | SendChat
+    | SetPresence
+    | PersistChat
     | Log
 )

@@ -7,13 +7,17 @@ errors) and every error names the field: `deskphone check-config FILE` prints th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from firmware.errors import ConfigError
 from hal.config import AudioConfig, DisplayConfig, HalConfig, HookConfig, KeypadConfig
@@ -62,6 +66,49 @@ class Sip(_Model):
     @property
     def effective_port(self) -> int:
         return self.port or (5061 if self.transport == "tls" else 5060)
+
+
+class Xmpp(_Model):
+    """The chat account (RFC 7081: roster, presence and chat over XMPP; calls stay on SIP)."""
+
+    jid: str = Field(min_length=3, description="bare JID, user@domain")
+    password: str = Field(default="", repr=False)
+    host: str = Field(default="", description="server host; empty: the JID's domain")
+    port: int = Field(default=0, ge=0, le=65535, description="0: 5222 (starttls) or 5223 (direct)")
+    tls: Literal["starttls", "direct", "plaintext"] = "starttls"
+    allow_plaintext: bool = Field(default=False, description="required for tls = plaintext (never default)")
+    ca_file: str = Field(default="", description="CA bundle; empty: the system store")
+    resource: str = "deskphone"
+    rooms: list[str] = Field(default_factory=list, description="group chats (XEP-0045) to join")
+    nick: str = ""
+    login_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    after_sip_registered: bool = Field(default=False, description="log in only once SIP is registered (C11)")
+    canned_responses: list[str] = Field(
+        default_factory=lambda: ["OK", "On my way", "Call you back", "In a meeting", "Thanks!"], max_length=20
+    )
+
+    @field_validator("jid")
+    @classmethod
+    def _bare_jid(cls, value: str) -> str:
+        local, _, domain = value.partition("@")
+        if not local or not domain or "/" in value or any(ch.isspace() for ch in value):
+            raise ValueError("must be a bare JID like user@example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _plaintext_needs_consent(self) -> Self:
+        # The password and every message would cross the network readable: never by accident.
+        if self.tls == "plaintext" and not self.allow_plaintext:
+            raise ValueError('tls = "plaintext" also needs allow_plaintext = true')
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (5223 if self.tls == "direct" else 5222)
+
+    @property
+    def effective_host(self) -> str:
+        return self.host or self.jid.partition("@")[2]
 
 
 class Audio(_Model):
@@ -123,13 +170,142 @@ class Phone(_Model):
         default="", description="writable state; empty: $STATE_DIRECTORY or ~/.local/state"
     )
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("not a time zone name like Europe/Berlin or UTC") from None
+        return value
+
+
+class CostWarning(_Model):
+    """Which calls get a "this call may cost money or leave the domain" warning (RFC 7081 section 5)."""
+
+    outside_domain: bool = Field(default=True, description="SIP addresses outside the SIP domain")
+    pstn: bool = Field(
+        default=True, description="numbers that leave for the telephone network (+ or 00 first)"
+    )
+    patterns: list[str] = Field(
+        default_factory=list, max_length=50, description="regular expressions on the dialled target"
+    )
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if len(pattern) > 200:
+                raise ValueError("a pattern is at most 200 characters")
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"{pattern!r} is not a regular expression: {err}") from None
+        return value
+
+
+class Cusax(_Model):
+    """How the SIP and XMPP accounts work together (RFC 7081 sections 2, 3.4, 5, 8; C4, S2, S5).
+
+    The C11 policy "log in to XMPP only once SIP is registered" is `xmpp.after_sip_registered`.
+    """
+
+    related: bool = Field(default=True, description="the two accounts form one CUSAX service (S5)")
+    xmpp_calling: bool = Field(default=False, description="audio/video over XMPP (section 2: off)")
+    sip_im_presence: bool = Field(default=False, description="IM and presence over SIP (section 2: off)")
+    call_info: bool = Field(default=True, description="Call-Info purpose=impp on INVITEs (S6)")
+    security_parity: Literal["off", "warn", "require"] = Field(
+        default="warn", description="SIP and XMPP not protected alike: say nothing, warn, or refuse (sec. 8)"
+    )
+    cost_warning: CostWarning = Field(default_factory=CostWarning)
+
+
+_URL_FIELDS = frozenset({"mac", "serial"})
+
+
+class Provisioning(_Model):
+    """Where the phone fetches its profile and whom it trusts (docs/provisioning.md)."""
+
+    url: str = Field(default="", description="https URL; {mac} and {serial} are filled in; empty: boot_file")
+    boot_file: str = Field(
+        default="/boot/firmware/deskphone-provisioning.toml",
+        description="TOML with provisioning keys placed on the boot partition; read when present",
+    )
+    username: str = Field(default="", description="HTTP auth user; empty: asked on the phone on 401")
+    password: str = Field(default="", repr=False)
+    ca_file: str = Field(default="", description="pinned CA bundle for the server; empty: the system store")
+    client_cert: str = Field(default="", description="device certificate (PEM) for mutual TLS")
+    client_key: str = Field(default="", description="its private key (PEM)")
+    signing_key: str = Field(
+        default="", description="base64 Ed25519 public key; empty: pinned from the first profile"
+    )
+    admin_jids: list[str] = Field(default_factory=list, description="who may send the reprovision command")
+    poll_interval_s: float = Field(default=3600.0, ge=1, le=7 * 86400)
+    poll_jitter_s: float = Field(default=600.0, ge=0, le=86400, description="random extra wait per poll")
+    max_bytes: int = Field(default=1 << 20, ge=1024, le=16 << 20)
+    timeout_s: float = Field(default=20.0, gt=0, le=300, description="whole fetch, connect to last byte")
+    check_sync: Literal["off", "registrar", "any"] = Field(
+        default="registrar", description="SIP NOTIFY check-sync: ignored, only via the registrar, from anyone"
+    )
+    interface: str = Field(default="", description="network interface whose MAC names the device")
+
+    @field_validator("url")
+    @classmethod
+    def _https_template(cls, value: str) -> str:
+        if not value:
+            return value
+        if not value.lower().startswith("https://") or any(ch.isspace() for ch in value):
+            raise ValueError("must be an https:// URL without spaces")
+        names = set(re.findall(r"\{([^{}]*)\}", value))
+        if names - _URL_FIELDS:
+            raise ValueError(
+                f"unknown placeholder(s) {sorted(names - _URL_FIELDS)}; use {{mac}} or {{serial}}"
+            )
+        return value
+
+    @field_validator("signing_key")
+    @classmethod
+    def _ed25519_key(cls, value: str) -> str:
+        if value:
+            try:
+                raw = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("must be base64") from None
+            if len(raw) != 32:
+                raise ValueError(f"an Ed25519 public key is 32 bytes, this is {len(raw)}")
+        return value
+
+    @field_validator("admin_jids")
+    @classmethod
+    def _bare_jids(cls, value: list[str]) -> list[str]:
+        for jid in value:
+            local, _, domain = jid.partition("@")
+            if not local or not domain or "/" in jid or any(ch.isspace() for ch in jid):
+                raise ValueError(f"{jid!r} is not a bare JID like admin@example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _key_pair(self) -> Self:
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ValueError("client_cert and client_key go together")
+        return self
+
 
 class Config(_Model):
     version: Literal[1] = 1
-    sip: Sip
+    sip: Sip | None = Field(default=None, description="required unless [provisioning] will fetch it")
+    xmpp: Xmpp | None = None
+    cusax: Cusax = Field(default_factory=Cusax)
+    provisioning: Provisioning | None = None
     audio: Audio = Field(default_factory=Audio)
     hardware: Hardware = Field(default_factory=Hardware)
     phone: Phone = Field(default_factory=Phone)
+
+    @model_validator(mode="after")
+    def _account_or_provisioning(self) -> Self:
+        if self.sip is None and self.provisioning is None:
+            raise ValueError(NO_ACCOUNT)
+        return self
 
     def hal_config(self) -> HalConfig:
         hw, au = self.hardware, self.audio
@@ -162,6 +338,9 @@ class Config(_Model):
             raise ConfigError(f"hardware: {err}") from err
 
 
+NO_ACCOUNT = "sip: Field required (or a [provisioning] section that fetches the account)"
+
+
 def _describe(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
@@ -174,6 +353,8 @@ def _describe(err: ValidationError) -> str:
 
 def parse(data: object) -> Config:
     """Validate an already-decoded document (TOML table or, later, a provisioning profile)."""
+    if isinstance(data, dict) and data.get("sip") is None and data.get("provisioning") is None:
+        raise ConfigError(NO_ACCOUNT)
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
@@ -184,6 +365,11 @@ def parse(data: object) -> Config:
 
 def load(path: Path) -> Config:
     """Read and validate a config file. Raises ConfigError with every problem found."""
+    return parse(load_document(path))
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """Read a TOML config file without validating it (provisioning merges profiles over it)."""
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -192,7 +378,7 @@ def load(path: Path) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
-    return parse(data)
+    return data
 
 
 def permission_warnings(path: Path) -> list[str]:

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from firmware import commands as c
+from firmware.chat_store import ChatStore
 from firmware.commands import Tone
 from firmware.events import Event, Timer, TimerFired
+from firmware.xmpp.model import Show
 from hal.interfaces import Audio
 from hal.types import AudioPath
 
@@ -27,6 +29,13 @@ class CallControl(Protocol):
     def resume(self, call_id: int) -> None: ...
     def play_tone(self, tone: Tone) -> None: ...
     def stop_tone(self) -> None: ...
+
+
+class ChatControl(Protocol):
+    """What the dispatcher needs from the XMPP engine (firmware/xmpp/client.py XmppEngine)."""
+
+    def send_chat(self, peer: str, body: str, groupchat: bool = False) -> bool: ...
+    def set_presence(self, show: Show, status: str = "") -> None: ...
 
 
 class Timers:
@@ -58,8 +67,18 @@ class Timers:
 
 
 class Dispatcher:
-    def __init__(self, sip: CallControl, audio: Audio, timers: Timers) -> None:
+    def __init__(
+        self,
+        sip: CallControl,
+        audio: Audio,
+        timers: Timers,
+        chat_store: ChatStore | None = None,
+        *,
+        chat: ChatControl | None = None,
+    ) -> None:
         self._sip, self._audio, self._timers = sip, audio, timers
+        self.chat = chat  # the XMPP engine; None without an XMPP account (or until it is started)
+        self._chat_store = chat_store  # None: message history is not kept across restarts
         self._table: dict[type, Callable[[Any], None]] = {
             c.PlayTone: lambda cmd: self._sip.play_tone(cmd.tone),
             c.StopTone: lambda cmd: self._sip.stop_tone(),
@@ -76,10 +95,29 @@ class Dispatcher:
             c.StartTimer: lambda cmd: self._timers.start(cmd.timer, cmd.seconds),
             c.CancelTimer: lambda cmd: self._timers.cancel(cmd.timer),
             c.Log: lambda cmd: log.log(logging.getLevelName(cmd.level.upper()), "%s", cmd.message),
+            c.PersistChat: self._persist_chat,
+            c.SendChat: self._send_chat,
+            c.SetPresence: self._set_presence,
         }
 
     def _set_volume(self, path: AudioPath, percent: int) -> None:
         self._audio.set_volume(path, percent)
+
+    def _send_chat(self, cmd: c.SendChat) -> None:
+        if self.chat is None:
+            log.warning("no XMPP account: chat to %s dropped", cmd.peer)
+            return
+        self.chat.send_chat(cmd.peer, cmd.body, cmd.groupchat)
+
+    def _set_presence(self, cmd: c.SetPresence) -> None:
+        if self.chat is None:
+            log.debug("no XMPP account: presence %s not sent", cmd.show.value)
+            return
+        self.chat.set_presence(cmd.show, cmd.status)
+
+    def _persist_chat(self, cmd: c.PersistChat) -> None:
+        if self._chat_store is not None:
+            self._chat_store.save(cmd.peer, cmd.messages, cmd.unread)
 
     def run(self, commands: tuple[c.Command, ...]) -> list[str]:
         """Carry out every command; a failing one is logged and reported, the rest still run."""

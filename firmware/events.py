@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from firmware.xmpp.model import ChatMessage, ChatState, Contact, Presence, Room, VCard
 from hal.types import HookChanged, KeyPressed
 
 
@@ -25,6 +26,9 @@ class Timer(enum.Enum):
     DIALTONE = "dialtone"  # off-hook too long without dialing
     ENDED = "ended"  # how long the 'call ended' reason stays on screen
     NOTICE = "notice"  # how long a transient message stays
+    MULTITAP = "multitap"  # text entry: the pause that makes the pending character final
+    CHAT_BANNER = "chat_banner"  # how long the "new message" banner stays
+    CHAT_IDLE = "chat_idle"  # no key for this long in a chat screen: back to the idle screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,68 @@ class Notice:
     text: str
 
 
+# ---------------------------------------------------------------- XMPP (issue: roster, presence, chat)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatConnectionChanged:
+    state: ChatState
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RosterLoaded:
+    """The whole roster after login (replaces what the state had)."""
+
+    contacts: tuple[Contact, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterChanged:
+    """Roster pushes: contacts added or changed, and JIDs removed."""
+
+    changed: tuple[Contact, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PresencesChanged:
+    """Presence of contacts, coalesced by the engine (a login brings thousands at once)."""
+
+    updates: tuple[tuple[str, Presence], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VCardLoaded:
+    card: VCard
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    message: ChatMessage
+
+
+@dataclass(frozen=True, slots=True)
+class RoomJoined:
+    room: Room
+
+
+@dataclass(frozen=True, slots=True)
+class SavedChat:
+    """One conversation as kept on disk (firmware/chat_store.py): its last messages and unread count."""
+
+    peer: str
+    messages: tuple[ChatMessage, ...]
+    unread: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatHistoryLoaded:
+    """The message history read from disk at start, least recently active conversation first."""
+
+    chats: tuple[SavedChat, ...]
+
+
 Event = (
     KeyPressed
     | HookChanged
@@ -119,4 +185,12 @@ Event = (
     | CallFailedToStart
     | DialRequest
     | Notice
+    | ChatConnectionChanged
+    | RosterLoaded
+    | RosterChanged
+    | PresencesChanged
+    | VCardLoaded
+    | MessageReceived
+    | RoomJoined
+    | ChatHistoryLoaded
 )

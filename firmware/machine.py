@@ -2,7 +2,9 @@
 
 No I/O happens here: the dispatcher carries out the returned commands. Every handler is listed in
 one table (`HANDLERS`, keyed by phase and event type); events that mean the same in every phase
-(clock, registration, notices) are handled by `COMMON` first.
+(clock, registration, notices, and the XMPP events of firmware/machine_chat.py) are handled by
+`COMMON` first. While the phone is idle on-hook, keys go to the chat screens first (`chat_key`);
+any call takes the display back from them (`leave_idle`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from firmware.events import (
     Timer,
     TimerFired,
 )
-from firmware.state import CallView, Direction, Phase, PhoneState, Registration
+from firmware.machine_chat import CHAT_COMMON, CHAT_TIMERS, chat_key, leave_idle
+from firmware.state import CallView, Direction, Phase, PhoneState, Registration, View
 from hal.types import AudioPath, HookChanged, Key, KeyPressed
 
 Commands = tuple[c.Command, ...]
@@ -75,11 +78,15 @@ def step(state: PhoneState, event: Event) -> Result:
     """The only entry point: one event in, the next state and the commands to carry out."""
     common = COMMON.get(type(event))
     if common is not None:
-        return common(state, event)
-    handler = HANDLERS.get((state.phase, type(event)))
-    if handler is None:
-        return state, (c.Log("debug", f"{type(event).__name__} ignored in {state.phase.value}"),)
-    return handler(state, event)
+        new, cmds = common(state, event)
+    else:
+        handler = HANDLERS.get((state.phase, type(event)))
+        if handler is None:
+            return state, (c.Log("debug", f"{type(event).__name__} ignored in {state.phase.value}"),)
+        new, cmds = handler(state, event)
+    if state.phase is Phase.IDLE and new.phase is not Phase.IDLE:
+        new = leave_idle(new)  # a call takes the display over from the chat screens
+    return new, cmds
 
 
 # ---------------------------------------------------------------- helpers shared by several phases
@@ -219,6 +226,7 @@ COMMON: dict[type, Handler] = {
     Notice: _on_notice,
     TimerFired: _on_timer,
     DialRequest: _on_dial_request,
+    **CHAT_COMMON,  # XMPP events: roster, presence, messages, in every phase (firmware/machine_chat.py)
 }
 
 
@@ -234,6 +242,10 @@ def _idle_hook(state: PhoneState, event: Event) -> Result:
 
 def _idle_key(state: PhoneState, event: Event) -> Result:
     key = _key(event)
+    if state.nav.view is not View.HOME or state.chat.enabled:
+        chat = chat_key(state, key, _place_call)  # the chat screens (None: not a chat key here)
+        if chat is not None:
+            return chat
     if key is Key.SPEAKER:
         return _dialtone(state, AudioPath.SPEAKER, off_hook=False)
     if key in DIAL_KEYS:
@@ -579,4 +591,5 @@ TIMER_HANDLERS: dict[tuple[Phase, Timer], Handler] = {
     (Phase.DIALING, Timer.INTERDIGIT): _interdigit_timeout,
     (Phase.DIALTONE, Timer.DIALTONE): _dialtone_timeout,
     (Phase.ENDED, Timer.ENDED): _ended_timeout,
+    **CHAT_TIMERS,  # multi-tap pause, message banner, chat screens' inactivity
 }

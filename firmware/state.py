@@ -7,9 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from firmware.events import RegState
+from firmware.frozen import FrozenMap
+from firmware.multitap import Entry
+from firmware.roster import EMPTY_ROSTER, Roster
+from firmware.xmpp.model import ChatMessage, ChatState, Room
 from hal.types import AudioPath
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_CANNED = ("OK", "On my way", "Call you back", "In a meeting", "Thanks!")
 
 
 class Phase(enum.Enum):
@@ -70,6 +75,99 @@ class Settings:
     volume_step: int = 10
     handset_volume: int = 70
     speaker_volume: int = 60
+    # Chat (XMPP). canned_responses: the quick replies offered in a conversation.
+    canned_responses: tuple[str, ...] = DEFAULT_CANNED
+    multitap_s: float = 1.0  # text entry: the pause that makes a character final
+    banner_s: float = 5.0  # how long "new message" stays at the bottom of the idle screens
+    chat_idle_s: float = 60.0  # no key for this long in a chat screen: back to the idle screen
+    display_size: tuple[int, int] = (128, 64)  # the panel: how many lines a conversation scrolls by
+
+
+class View(enum.Enum):
+    """What the idle phone shows (only while Phase.IDLE; any call takes the display over)."""
+
+    HOME = "home"  # clock, Phone and Chat status, unread summary
+    ROSTER = "roster"  # contacts, online first
+    CONTACT = "contact"  # one contact: presence, JID, "Message" and a "Call" per vCard tel
+    CHATS = "chats"  # conversations, most recent first, with unread counts
+    CONVERSATION = "conversation"  # one conversation's messages
+    REPLIES = "replies"  # "Write..." and the canned responses
+    COMPOSE = "compose"  # multi-tap text entry
+
+
+@dataclass(frozen=True, slots=True)
+class Nav:
+    """Where the person is in the chat screens. Cursors on lists are JIDs (with the last index as a
+    fallback), so a presence change that reorders the roster does not move the highlight."""
+
+    view: View = View.HOME
+    roster_jid: str = ""  # cursor in the roster
+    roster_pos: int = 0
+    contact: str = ""  # JID shown in CONTACT
+    action: int = 0  # cursor among the contact's actions
+    chats_peer: str = ""  # cursor in the chat list
+    chats_pos: int = 0
+    peer: str = ""  # conversation shown in CONVERSATION, REPLIES, COMPOSE
+    came_from: View = View.HOME  # where BACK leaves the conversation to
+    scroll: int = 0  # conversation: lines scrolled back from the newest
+    reply: int = 0  # cursor among the replies
+    entry: Entry = field(default_factory=Entry)  # compose buffer; kept as a draft for draft_peer
+    draft_peer: str = ""
+    banner: str = ""  # peer whose new message the banner shows ("" none)
+
+
+def _no_rooms() -> FrozenMap[str, Room]:
+    return FrozenMap()
+
+
+def _no_history() -> FrozenMap[str, tuple[ChatMessage, ...]]:
+    return FrozenMap()
+
+
+def _no_unread() -> FrozenMap[str, int]:
+    return FrozenMap()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatView:
+    """The XMPP side (RFC 7081 "Chat"): connection, roster and presence, conversations.
+
+    history: per peer (bare JID or room JID) its last messages, oldest first; the map's order is
+    the conversations' recency (least recently active first), bounded by firmware.machine_chat.
+    unread: only peers with unread messages, each > 0."""
+
+    state: ChatState = ChatState.DISABLED
+    reason: str = ""
+    roster: Roster = EMPTY_ROSTER
+    rooms: FrozenMap[str, Room] = field(default_factory=_no_rooms)
+    history: FrozenMap[str, tuple[ChatMessage, ...]] = field(default_factory=_no_history)
+    unread: FrozenMap[str, int] = field(default_factory=_no_unread)
+
+    @property
+    def enabled(self) -> bool:
+        """An XMPP account is configured: the chat screens exist."""
+        return self.state is not ChatState.DISABLED
+
+    @property
+    def unread_total(self) -> int:
+        return sum(self.unread.values())
+
+    @property
+    def newest_unread(self) -> str:
+        """The most recently active conversation with unread messages ("" if none)."""
+        for peer in reversed(self.history):
+            if peer in self.unread:
+                return peer
+        return ""
+
+    def label(self, peer: str) -> str:
+        """How a person knows this peer: the roster label, a room's name, else the JID."""
+        if peer in self.roster:
+            return self.roster.label(peer)
+        room = self.rooms.get(peer)
+        if room is not None and room.name:
+            return room.name
+        return peer
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +186,8 @@ class PhoneState:
     speaker_volume: int = 60
     now: datetime = EPOCH
     next_call_id: int = 1
+    chat: ChatView = field(default_factory=ChatView)
+    nav: Nav = field(default_factory=Nav)
 
     @property
     def active(self) -> bool:

@@ -61,6 +61,28 @@ def state_summary(state: PhoneState) -> dict[str, Any]:
             "local_hold": call.local_hold,
             "remote_hold": call.remote_hold,
         },
+        "chat": _chat_summary(state),
+    }
+
+
+def _chat_summary(state: PhoneState) -> dict[str, Any]:
+    """The chat side (issue 3) for e2e assertions: connection, counts, the screen shown, the draft."""
+    chat, nav = state.chat, state.nav
+    return {
+        "state": chat.state.value,
+        "reason": chat.reason,
+        "contacts": len(chat.roster),
+        "online": chat.roster.online,
+        "rooms": sorted(chat.rooms),
+        "conversations": len(chat.history),
+        "unread": chat.unread_total,
+        "unread_by_peer": dict(chat.unread),
+        "last": {peer: messages[-1].body for peer, messages in chat.history.items()},
+        "view": nav.view.value,
+        "peer": nav.peer,
+        "banner": nav.banner,
+        "compose": nav.entry.shown,
+        "compose_mode": nav.entry.indicator,
     }
 
 
@@ -91,6 +113,7 @@ class Agent:
             "echo_probe": self._echo_probe,
             "dtmf_received": self._dtmf_received,
             "early_media": self._early_media,
+            "xmpp_stats": self._xmpp_stats,
         }
 
     async def _ping(self, req: dict[str, Any]) -> Any:
@@ -203,6 +226,13 @@ class Agent:
             del rec
         return None
 
+    async def _xmpp_stats(self, req: dict[str, Any]) -> Any:
+        """The XMPP engine's counters (requests, cache hits, drops...); None without an XMPP account."""
+        from firmware.xmpp.client import XmppEngine
+
+        xmpp = self.phone.xmpp
+        return xmpp.snapshot() if isinstance(xmpp, XmppEngine) else None
+
     async def _early_media(self, req: dict[str, Any]) -> Any:
         """Ringing callee: answer 183 with SDP so the caller gets early media (and a tone in it)."""
         self._engine().send_progress(self._call_id())
@@ -263,15 +293,24 @@ def _safe_id(line: bytes) -> Any:
         return None
 
 
-async def run(config_path: Path, log_path: Path | None) -> None:
-    config = config_mod.load(config_path)
+async def run(config_path: Path, log_path: Path | None, device_root: Path = Path("/")) -> None:
+    from firmware.lab.provisioning import agent_ops
+    from firmware.provisioning.runtime import PhoneBridge, create_provisioner
+    from firmware.sip.factory import sip_engines
+
+    local_doc = config_mod.load_document(config_path)
+    config = config_mod.parse(local_doc)
+    # With [provisioning]: start from the last good profile and follow the server, as `deskphone run`.
+    provisioner = create_provisioner(local_doc, config, device_root=device_root)
+    config = provisioner.config if provisioner is not None else config
     board = make_board(config.hal_config())
     assert isinstance(board, SimBoard)
-    phone = Phone(
-        config,
-        board,
-        lambda post: SipEngine(config.sip, config.audio, post, sound_card=board.audio.sound_device()),
+    engine_for = sip_engines(
+        board.audio.sound_device(), on_check_sync=provisioner.trigger if provisioner else None
     )
+    from firmware.xmpp.factory import xmpp_factory
+
+    phone = Phone(config, board, engine_for(config), engine_for=engine_for, xmpp_factory=xmpp_factory(config))
     # The protocol keeps the real stdout; fd 1 goes to stderr so that nothing else (pjlib prints
     # its first lines before our log writer is installed) can corrupt the JSON stream.
     out = os.fdopen(os.dup(1), "w", buffering=1)
@@ -285,10 +324,17 @@ async def run(config_path: Path, log_path: Path | None) -> None:
         out.write(text)
         out.flush()
 
+    agent = Agent(phone, board)
+    if provisioner is not None:
+        bridge = PhoneBridge(phone)
+        provisioner.start(bridge)
+        agent.ops.update(agent_ops(phone, provisioner, bridge))
     write(json.dumps({"ready": True, "pid_time": time.time()}) + "\n")
     try:
-        await Agent(phone, board).serve(reader, write)
+        await agent.serve(reader, write)
     finally:
+        if provisioner is not None:
+            await provisioner.stop()
         await phone.stop()
 
 
@@ -296,6 +342,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--log", type=Path)
+    parser.add_argument("--device-root", type=Path, default=Path("/"), help="fake /sys and /proc (tests)")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO,
@@ -303,7 +350,7 @@ def main() -> None:
         format="%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    asyncio.run(run(args.config, args.log))
+    asyncio.run(run(args.config, args.log, args.device_root))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -63,8 +64,11 @@ def write_toml(path: Path, doc: dict[str, Any]) -> Path:
 class PhoneAgent:
     """One phone process. Every call blocks until the agent replies (bounded by `timeout`)."""
 
-    def __init__(self, workdir: Path, name: str, config: dict[str, Any]) -> None:
+    def __init__(
+        self, workdir: Path, name: str, config: dict[str, Any], *, extra_args: Sequence[str] = ()
+    ) -> None:
         self.workdir = Path(workdir)
+        self.extra_args = list(extra_args)  # e.g. ["--device-root", DIR] for provisioning tests
         self.name = name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = write_toml(self.workdir / f"{name}.toml", config)
@@ -85,6 +89,7 @@ class PhoneAgent:
                 str(self.config_path),
                 "--log",
                 str(self.log_path),
+                *self.extra_args,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ deleted before `libDestroy()`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import os
@@ -26,6 +27,7 @@ from firmware.errors import SipError
 from firmware.events import CallFailedToStart, Event, RegistrationChanged, RegState
 from firmware.sip import media
 from firmware.sip.callbacks import PhoneAccount, PhoneCall
+from firmware.sip.checksync import CheckSyncEndpoint, CheckSyncListener, source_host
 from firmware.sip.probe import RegistrarProbe
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class SipEngine:
         sound_card: str | None,
         user_agent: str = "CUSAX-Deskphone/0.1",
         debug: bool = False,
+        on_check_sync: Callable[[str], None] | None = None,
+        check_sync_from: str = "registrar",
     ) -> None:
         self._sip, self._audio, self.post = sip, audio, post
         self._sound_card = sound_card
@@ -87,13 +91,17 @@ class SipEngine:
         self.sound_device = ""
         self.registration = RegState.UNCONFIGURED
         self.received_dtmf: list[tuple[int, str]] = []  # (call id, digit), bounded below
+        # SIP NOTIFY check-sync -> provisioning (firmware/sip/checksync.py); "registrar" or "any" source
+        self._on_check_sync, self._check_sync_from = on_check_sync, check_sync_from
+        self._check_sync: CheckSyncListener | None = None
+        self._registrar_hosts: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         """Create the endpoint, transport and account; registration starts at once. Call from the loop."""
         self._loop = asyncio.get_running_loop()
-        ep = pj.Endpoint()
+        ep = CheckSyncEndpoint() if self._on_check_sync is not None else pj.Endpoint()
         self._ep = ep
         ep.libCreate()
         ep.libInit(self._endpoint_config())
@@ -112,6 +120,10 @@ class SipEngine:
         self.registration = RegState.REGISTERING
         self.post(RegistrationChanged(RegState.REGISTERING))
         self._account.create(self._account_config(transport_id))
+        if self._on_check_sync is not None:
+            self._registrar_hosts = _addresses(self._sip.registrar)
+            self._check_sync = CheckSyncListener(ep, self._on_check_sync, self._check_sync_trusted)
+            self._check_sync.start()
         self._schedule_pump()
         self._probe = RegistrarProbe(
             host=self._sip.registrar, port=self._sip.effective_port, transport=self._sip.transport,
@@ -132,17 +144,28 @@ class SipEngine:
             self._safe(call.hangup, pj.CallOpParam(True))
         if self._account is not None and self.registration is RegState.REGISTERED:
             self._safe(self._account.setRegistration, False)
-            for _ in range(25):  # up to ~0.5 s for the un-REGISTER to leave
+            for _ in range(25):  # up to ~0.5 s for the un-REGISTER to be answered
                 self._ep.libHandleEvents(20)
+                if self.registration is not RegState.REGISTERED:
+                    break
         if self._pump is not None:
             self._pump.cancel()
         if self._tones is not None:
             self._tones.close()
+            self._tones = None  # it holds the Endpoint
         self._calls.clear()
         self._graveyard.clear()
         self._account = None
-        self._ep.libDestroy()
+        if self._check_sync is not None:
+            self._check_sync.stop()
+            self._check_sync = None
+        # We un-REGISTERed above and hung up every call: without NO_NETWORK pjsua would do it again
+        # and then sleep a fixed second, which a provisioned account change would wait for.
+        self._ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         self._ep = None
+        # pjsua2 allows one Endpoint per process and frees it only when the Python object dies:
+        # collect now (the engine and its probe form cycles) so a new engine can start (reconfig).
+        gc.collect()
 
     @staticmethod
     def _safe(fn: Callable[..., Any], *args: Any) -> None:
@@ -424,12 +447,22 @@ class SipEngine:
             jitter_us=int(rtcp.rxStat.jitterUsec.mean),
         )
 
+    def _check_sync_trusted(self, source: str) -> bool:
+        return self._check_sync_from == "any" or source_host(source) in self._registrar_hosts
+
     @property
     def endpoint(self) -> Any:
         return self._ep
 
     def active_call_ids(self) -> list[int]:
         return list(self._calls)
+
+
+def _addresses(host: str) -> frozenset[str]:
+    try:
+        return frozenset({host} | {str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+    except OSError:
+        return frozenset({host})
 
 
 def _nodelay() -> Any:

@@ -39,6 +39,15 @@ class IconName(enum.Enum):
     HOLD = "hold"  # pause bars
     BELL = "bell"  # incoming call
     NO_AUDIO = "no_audio"  # speaker with a cross: no media flowing
+    MESSAGE = "message"  # envelope: unread chat messages
+    AVAILABLE = "available"  # presence: available or free for chat (filled dot)
+    AWAY = "away"  # presence: away (clock)
+    XA = "xa"  # presence: extended away (crescent)
+    DND = "dnd"  # presence: do not disturb (no-entry sign)
+    OFFLINE = "offline"  # presence: offline (hollow dot)
+    MORE_UP = "more_up"  # more lines above
+    MORE_DOWN = "more_down"  # more lines below
+    ROOM = "room"  # a group chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +89,14 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Icon:
-    """A small hand-drawn bitmap (firmware.ui.icons) with its top-left at (x, y)."""
+    """A small hand-drawn bitmap (firmware.ui.icons) with its top-left at (x, y).
+
+    Inverted icons are drawn dark, for use on a lit box (a selected row, a banner)."""
 
     x: int
     y: int
     name: IconName
+    inverted: bool = False
 
 
 Item: TypeAlias = Text | Rect | Line | Icon

@@ -65,5 +65,5 @@ def render(drawing: Drawing) -> Frame:
         elif isinstance(item, Line):
             draw.line((item.x0, item.y0, item.x1, item.y1), fill=_LIT, width=1)
         elif isinstance(item, Icon):
-            draw.bitmap((item.x, item.y), _icon_bitmap(item.name), fill=_LIT)
+            draw.bitmap((item.x, item.y), _icon_bitmap(item.name), fill=_DARK if item.inverted else _LIT)
     return Frame(image=image, text=text_lines(drawing))

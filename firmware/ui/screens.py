@@ -1,14 +1,16 @@
 """Screens: pure functions from the phone state to a Drawing.
 
 `screen(state, size)` looks the phase up in SCREENS, the one table from Phase to the
-function that lays that phase out, and adds what every screen shares: the notice bar.
+function that lays that phase out -- while the phone is idle, from the chat View on show
+(firmware.ui.chat_screens) -- and adds what every screen shares: the notice bar, or the
+banner of a new chat message.
 No function here reads the clock, a file or a device: the time shown is `state.now`,
 so the same state always gives an equal Drawing.
 
 Layout (64 rows; widths from `size`, so 128x64 SSD1306 and 256x64 SSD1322 both work):
 
-    rows  0-9   status bar: "Phone" and its registration dot, or the call's title;
-                icons and the call duration on the right
+    rows  0-9   status bar: "Phone" and "Chat" with their state dots, or the call's title;
+                icons, the call duration and unread messages on the right (firmware.ui.layout)
     row  11     rule
     rows 12-33  the big line: clock, dialled digits, the other party, the end reason
     rows 33-43  small line 1 (cell; ink starts a row lower)
@@ -21,132 +23,48 @@ so it may touch the descenders of the line above.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
 from firmware.events import RegState
-from firmware.state import EPOCH, CallView, Phase, PhoneState
-from firmware.ui.drawing import Align, Drawing, FontName, Icon, IconName, Item, Line, Rect, Text
+from firmware.state import EPOCH, CallView, Phase, PhoneState, View
+from firmware.ui.chat_screens import CHAT_SCREENS, banner
+from firmware.ui.drawing import Align, Drawing, Icon, IconName, Item, Rect, Text
 from firmware.ui.fonts import METRICS, fit, max_chars, sanitize, tail, wrap
 from firmware.ui.geometry import Box, bbox
 from firmware.ui.icons import icon_size
+from firmware.ui.layout import (
+    GAP,
+    LARGE,
+    PHONE_LABEL,
+    SMALL,
+    WIDE,
+    Layout,
+    Panel,
+    Screen,
+    centred,
+    hint,
+    status_bar,
+    unread_text,
+    uri_text,
+)
+from firmware.xmpp.model import ChatState
 from hal.types import AudioPath
 
-SMALL = FontName.SMALL
-LARGE = FontName.LARGE
+__all__ = ["PHONE_LABEL", "SCREENS", "Layout", "Panel", "Screen", "party_name", "screen", "uri_text"]
 
-# RFC 7081 section 2: a CUSAX client's SIP side is "Phone" (its XMPP side, "Chat", will
-# get its own label and dot right of this one: keep the left half of the status bar free).
-PHONE_LABEL = "Phone"
-WIDE = 192  # from this width on, the idle status bar also shows the date
-
-_GAP = 3  # between items on one row
-_ICON_Y = 1  # status icons are 7 rows: the status text's ascender row to its baseline
-_CAP_CENTRE = MappingProxyType({SMALL: 6, LARGE: 12})  # rows from the cell top to the middle of a capital
-
-_REG_ICONS = MappingProxyType(
-    {
-        RegState.UNCONFIGURED: IconName.UNCONFIGURED,
-        RegState.REGISTERING: IconName.REGISTERING,
-        RegState.REGISTERED: IconName.REGISTERED,
-        RegState.AUTH_FAILED: IconName.REG_ERROR,
-        RegState.UNREACHABLE: IconName.REG_ERROR,
-        RegState.FAILED: IconName.REG_ERROR,
-    }
-)
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Where things go on a panel of this size."""
-
-    width: int
-    height: int
-
-    status_y = -1  # fixed ASCII labels only: the accent row can go, the descenders stay clear of the rule
-    rule_y = 11
-    big_y = 12
-
-    @property
-    def cx(self) -> int:
-        return self.width // 2
-
-    @property
-    def foot_y(self) -> int:
-        return self.height - METRICS[SMALL].cell_h
-
-    @property
-    def row2(self) -> int:
-        return self.foot_y - METRICS[SMALL].line_h
-
-    @property
-    def row1(self) -> int:
-        return self.row2 - METRICS[SMALL].line_h
-
-    def middle_y(self, font: FontName) -> int:
-        """Text y that centres a line of `font` between the rule and the footer."""
-        return (self.rule_y + 1 + self.foot_y) // 2 - _CAP_CENTRE[font]
-
-
-@dataclass(frozen=True, slots=True)
-class Panel:
-    """A phase's screen before the shared parts are applied: the footer gives way to a notice."""
-
-    status: tuple[Item, ...]
-    body: tuple[Item, ...] = ()
-    footer: tuple[Item, ...] = ()
-
-
-Screen = Callable[[PhoneState, Layout], Panel]
-
-
 # --- building blocks --------------------------------------------------------------------
-
-
-def _centred(lay: Layout, y: int, text: str, font: FontName = SMALL) -> tuple[Item, ...]:
-    fitted = fit(text, lay.width, font)
-    return (Text(lay.cx, y, fitted, font, align=Align.CENTER),) if fitted else ()
-
-
-def _status_bar(
-    state: PhoneState,
-    lay: Layout,
-    title: str | None = None,
-    icons: tuple[IconName, ...] = (),
-    right_text: str = "",
-) -> tuple[Item, ...]:
-    """Title (or the "Phone" label with its registration dot) on the left; icons, then text, on the right."""
-    items: list[Item] = []
-    x = lay.width
-    for name in reversed(icons):
-        x -= icon_size(name)[0]
-        items.append(Icon(x, _ICON_Y, name))
-        x -= _GAP
-    if right_text:
-        items.append(Text(x, lay.status_y, right_text, align=Align.RIGHT))
-        x -= len(right_text) * METRICS[SMALL].char_w + _GAP
-    if title is None:
-        dot = _REG_ICONS[state.registration.state]
-        items.append(Icon(0, _ICON_Y, dot))
-        items.append(Text(icon_size(dot)[0] + 2, lay.status_y, PHONE_LABEL))
-    else:
-        items.append(Text(0, lay.status_y, fit(title, x - _GAP, SMALL)))
-    items.append(Line(0, lay.rule_y, lay.width - 1, lay.rule_y))
-    return tuple(items)
 
 
 def _route_icons(state: PhoneState) -> tuple[IconName, ...]:
     if state.route is AudioPath.SPEAKER:
         return (IconName.SPEAKER,)
     return (IconName.HANDSET,) if state.off_hook else ()
-
-
-def _hint(lay: Layout, text: str) -> tuple[Item, ...]:
-    return _centred(lay, lay.foot_y, text)
 
 
 def _clock(now: datetime) -> str:
@@ -167,22 +85,11 @@ def _duration(start: datetime | None, now: datetime) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
 
 
-def uri_text(remote: str) -> str:
-    """A SIP URI as a person reads it: no brackets, scheme, parameters or headers."""
-    uri = remote.strip().strip("<>")
-    scheme, colon, rest = uri.partition(":")
-    if colon and scheme.lower() in ("sip", "sips", "tel"):
-        uri = rest
-    for sep in (";", "?", ">"):
-        uri = uri.split(sep, 1)[0]
-    return uri
-
-
 def _big_line(lay: Layout, text: str, y: int | None = None) -> tuple[Item, ...]:
     """`text` in the large font if it fits the width, else small on up to two lines in the same rows."""
     y = lay.big_y if y is None else y
     if 0 < len(sanitize(text)) <= max_chars(lay.width, LARGE):
-        return _centred(lay, y, text, LARGE)
+        return centred(lay, y, text, LARGE)
     small = METRICS[SMALL]
     lines = wrap(text, lay.width, SMALL, 2)
     top = y + (METRICS[LARGE].cell_h - small.cell_h - small.line_h * (len(lines) - 1)) // 2
@@ -205,15 +112,15 @@ def _party(lay: Layout, call: CallView) -> tuple[Item, ...]:
     items = _big_line(lay, name)
     uri = uri_text(call.remote)
     if uri and uri != name:
-        items += _centred(lay, lay.row1, uri)
+        items += centred(lay, lay.row1, uri)
     return items
 
 
 def _status_line(lay: Layout, text: str, icon: IconName | None = None) -> tuple[Item, ...]:
     """A centred small line on row 2, with an icon before it."""
     if icon is None:
-        return _centred(lay, lay.row2, text)
-    icon_w = icon_size(icon)[0] + _GAP + 2
+        return centred(lay, lay.row2, text)
+    icon_w = icon_size(icon)[0] + GAP + 2
     fitted = fit(text, lay.width - icon_w, SMALL)
     left = (lay.width - icon_w - len(fitted) * METRICS[SMALL].char_w) // 2
     return (Icon(left, lay.row2 + 2, icon), Text(left + icon_w, lay.row2, fitted))
@@ -223,8 +130,8 @@ def _volume_bar(lay: Layout, percent: int) -> tuple[Item, ...]:
     char_w = METRICS[SMALL].char_w
     percent = max(0, min(100, percent))
     label = f"{percent}%"
-    x0 = 3 * char_w + _GAP + 1
-    x1 = lay.width - 4 * char_w - _GAP
+    x0 = 3 * char_w + GAP + 1
+    x1 = lay.width - 4 * char_w - GAP
     y = lay.foot_y + 3
     inner = (x1 - x0 - 2) * percent // 100
     items: list[Item] = [Text(0, lay.foot_y, "Vol"), Rect(x0, y, x1 - x0, 6, fill=False)]
@@ -272,35 +179,73 @@ def _registration_lines(state: PhoneState) -> tuple[str, str]:
     return _REG_LINES[reg.state]
 
 
+_CHAT_PROBLEMS = MappingProxyType(
+    {
+        ChatState.AUTH_FAILED: "Chat: wrong password",
+        ChatState.TLS_FAILED: "Chat: TLS error",
+        ChatState.UNREACHABLE: "Chat unreachable",
+        ChatState.FAILED: "Chat failed",
+    }
+)
+
+
+def _chat_problem(state: PhoneState) -> str:
+    """What a person must know about the chat account ("" while it is fine or connecting)."""
+    chat = state.chat
+    text = _CHAT_PROBLEMS.get(chat.state, "")
+    if chat.state is ChatState.FAILED and chat.reason:
+        text += f": {chat.reason}"
+    return text
+
+
+def _unread_line(state: PhoneState, lay: Layout, y: int) -> tuple[Item, ...]:
+    """An envelope and "2 from Alice" (one conversation) or "5 in 3 chats", centred."""
+    chat = state.chat
+    count = unread_text(chat.unread_total)
+    peers = len(chat.unread)
+    text = f"{count} from {chat.label(chat.newest_unread)}" if peers == 1 else f"{count} in {peers} chats"
+    icon_w = icon_size(IconName.MESSAGE)[0] + GAP
+    fitted = fit(text, lay.width - icon_w, SMALL)
+    left = (lay.width - icon_w - len(fitted) * METRICS[SMALL].char_w) // 2
+    return (Icon(left, y + 2, IconName.MESSAGE), Text(left + icon_w, y, fitted))
+
+
 def idle_screen(state: PhoneState, lay: Layout) -> Panel:
+    """The home screen: clock, the SIP account in plain words (a chat problem when SIP is fine),
+    and the footer hint -- or the unread messages, which matter more."""
     date = _date(state.now) if lay.width >= WIDE and state.now != EPOCH else ""
     line1, line2 = _registration_lines(state)
+    line2 = line2 or _chat_problem(state)
     registered = state.registration.state is RegState.REGISTERED
+    if state.chat.unread:
+        footer = _unread_line(state, lay, lay.foot_y)
+    else:
+        footer = hint(lay, "Lift handset to call") if registered else ()
     return Panel(
-        status=_status_bar(state, lay, right_text=date),
+        status=status_bar(state, lay, right_text=date),
         body=(
             Text(lay.cx, lay.big_y, _clock(state.now), LARGE, align=Align.CENTER),
-            *_centred(lay, lay.row1, line1),
-            *_centred(lay, lay.row2, line2),
+            *centred(lay, lay.row1, line1),
+            *centred(lay, lay.row2, line2),
         ),
-        footer=_hint(lay, "Lift handset to call") if registered else (),
+        footer=footer,
     )
 
 
 def dialtone_screen(state: PhoneState, lay: Layout) -> Panel:
     return Panel(
-        status=_status_bar(state, lay, icons=_route_icons(state)),
-        body=_centred(lay, lay.middle_y(SMALL), "Enter number"),
-        footer=_hint(lay, "# to call"),
+        status=status_bar(state, lay, icons=_route_icons(state)),
+        body=centred(lay, lay.middle_y(SMALL), "Enter number"),
+        footer=hint(lay, "# to call"),
     )
 
 
 def dialing_screen(state: PhoneState, lay: Layout) -> Panel:
     digits = tail(state.digits, lay.width, LARGE)
     return Panel(
-        status=_status_bar(state, lay, icons=_route_icons(state)),
+        status=status_bar(state, lay, icons=_route_icons(state)),
         body=(Text(lay.cx, lay.middle_y(LARGE), digits, LARGE, align=Align.CENTER),),
-        footer=_hint(lay, "# to call"),
+        footer=hint(lay, "# to call"),
     )
 
 
@@ -311,17 +256,17 @@ def calling_screen(state: PhoneState, lay: Layout) -> Panel:
     if call is not None and call.early_media:
         body += _status_line(lay, "Early media", IconName.SPEAKER)
     return Panel(
-        status=_status_bar(state, lay, "Ringing\u2026" if ringing else "Calling\u2026", _route_icons(state)),
+        status=status_bar(state, lay, "Ringing\u2026" if ringing else "Calling\u2026", _route_icons(state)),
         body=body,
-        footer=_hint(lay, "Hang up to cancel"),
+        footer=hint(lay, "Hang up to cancel"),
     )
 
 
 def ringing_screen(state: PhoneState, lay: Layout) -> Panel:
     return Panel(
-        status=_status_bar(state, lay, "Incoming call", (IconName.BELL,)),
+        status=status_bar(state, lay, "Incoming call", (IconName.BELL,)),
         body=_party(lay, state.call) if state.call is not None else (),
-        footer=_hint(lay, "Lift to answer"),
+        footer=hint(lay, "Lift to answer"),
     )
 
 
@@ -340,11 +285,11 @@ def _media_line(lay: Layout, call: CallView) -> tuple[Item, ...]:
 def in_call_screen(state: PhoneState, lay: Layout) -> Panel:
     call = state.call
     if call is None:
-        return Panel(status=_status_bar(state, lay, "In call", _route_icons(state)))
+        return Panel(status=status_bar(state, lay, "In call", _route_icons(state)))
     held = call.local_hold or call.remote_hold
     icons = ((IconName.HOLD,) if held else ()) + _route_icons(state)
     return Panel(
-        status=_status_bar(state, lay, "In call", icons, _duration(call.connected_at, state.now)),
+        status=status_bar(state, lay, "In call", icons, _duration(call.connected_at, state.now)),
         body=_party(lay, call) + _media_line(lay, call),
         footer=_volume_bar(lay, state.volume),
     )
@@ -355,14 +300,20 @@ def ended_screen(state: PhoneState, lay: Layout) -> Panel:
     party = party_name(state.call) if state.call is not None else state.last_dialed
     # No footer here: the reason and the party move down a little to sit in the middle.
     return Panel(
-        status=_status_bar(state, lay, icons=_route_icons(state)),
-        body=_big_line(lay, reason, lay.big_y + 3) + _centred(lay, lay.row1 + 5, party),
+        status=status_bar(state, lay, icons=_route_icons(state)),
+        body=_big_line(lay, reason, lay.big_y + 3) + centred(lay, lay.row1 + 5, party),
     )
 
 
-SCREENS: Mapping[Phase, Screen] = MappingProxyType(
+SCREENS: Mapping[Phase | View, Screen] = MappingProxyType(
     {
-        Phase.IDLE: idle_screen,
+        Phase.IDLE: idle_screen,  # View.HOME; the other views replace it while idle
+        View.ROSTER: CHAT_SCREENS[View.ROSTER],
+        View.CONTACT: CHAT_SCREENS[View.CONTACT],
+        View.CHATS: CHAT_SCREENS[View.CHATS],
+        View.CONVERSATION: CHAT_SCREENS[View.CONVERSATION],
+        View.REPLIES: CHAT_SCREENS[View.REPLIES],
+        View.COMPOSE: CHAT_SCREENS[View.COMPOSE],
         Phase.DIALTONE: dialtone_screen,
         Phase.DIALING: dialing_screen,
         Phase.CALLING: calling_screen,
@@ -373,14 +324,22 @@ SCREENS: Mapping[Phase, Screen] = MappingProxyType(
 )
 
 
+def screen_key(state: PhoneState) -> Phase | View:
+    """The SCREENS entry for `state`: the phase, or the chat view while the phone is idle."""
+    view = state.nav.view
+    return view if state.phase is Phase.IDLE and view is not View.HOME else state.phase
+
+
 def screen(state: PhoneState, size: tuple[int, int]) -> Drawing:
     """The Drawing for `state` on a panel of `size` (width, height) pixels."""
     lay = Layout(*size)
-    panel = SCREENS[state.phase](state, lay)
-    notice, covered = _notice(lay, state.notice)
-    if not notice:
+    panel = SCREENS[screen_key(state)](state, lay)
+    overlay, covered = _notice(lay, state.notice)
+    if not overlay and state.phase is Phase.IDLE and state.nav.banner:
+        overlay, covered = banner(state, lay)  # a new message, for a few seconds
+    if not overlay:
         return Drawing(lay.width, lay.height, panel.status + panel.body + panel.footer)
-    # The notice replaces the footer and hides whatever else it covers (so the text lines
-    # list only what can be seen).
+    # The notice (or banner) replaces the footer and hides whatever else it covers (so the
+    # text lines list only what can be seen).
     visible = tuple(item for item in panel.status + panel.body if not bbox(item).intersects(covered))
-    return Drawing(lay.width, lay.height, visible + notice)
+    return Drawing(lay.width, lay.height, visible + overlay)

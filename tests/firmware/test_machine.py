@@ -43,18 +43,28 @@ from firmware.events import (
     CallFailedToStart,
     CallMedia,
     CallRinging,
+    ChatConnectionChanged,
+    ChatHistoryLoaded,
     DialRequest,
     Event,
     IncomingCall,
+    MessageReceived,
     Notice,
+    PresencesChanged,
     RegistrationChanged,
     RegState,
+    RoomJoined,
+    RosterChanged,
+    RosterLoaded,
+    SavedChat,
     Tick,
     Timer,
     TimerFired,
+    VCardLoaded,
 )
 from firmware.machine import COMMON, HANDLERS, step
 from firmware.state import EPOCH, CallView, Direction, Phase, PhoneState, Registration, Settings
+from firmware.xmpp.model import ChatMessage, ChatState, Contact, Presence, Room, Show, Tel, VCard
 from hal.types import AudioPath, HookChanged, Key, KeyPressed
 
 HANDSET = AudioPath.HANDSET
@@ -196,7 +206,23 @@ def sample_events(state: PhoneState) -> list[Event]:
         DialRequest("bad number"),
         Notice("Headset error"),
         Notice(""),
+        *CHAT_SAMPLES,
     ]
+
+
+_ALICE = "alice@example.org"
+_AT = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+CHAT_SAMPLES: list[Event] = [
+    *(ChatConnectionChanged(s, "why") for s in ChatState),
+    RosterLoaded((Contact(_ALICE, "Alice", tels=(Tel("sip:1002@example.org", "1002"),)),)),
+    RosterChanged(changed=(Contact("bob@example.org"),), removed=(_ALICE,)),
+    PresencesChanged(((_ALICE, Presence(Show.AWAY, "lunch")),)),
+    VCardLoaded(VCard(_ALICE, "Alice A.", (Tel("tel:+4930123", "+4930123", frozenset({"video"})),))),
+    MessageReceived(ChatMessage(_ALICE, "hello", _AT)),
+    MessageReceived(ChatMessage("", "no peer", _AT)),
+    RoomJoined(Room("room@muc.example.org", "me")),
+    ChatHistoryLoaded((SavedChat(_ALICE, (ChatMessage(_ALICE, "old", _AT),), 1),)),
+]
 
 
 def test_sample_events_cover_every_event_type() -> None:
@@ -1268,6 +1294,8 @@ ACTIONS = st.one_of(
     st.tuples(st.just("connected"), CALL_REF),
     st.tuples(st.just("media"), CALL_REF, st.booleans(), st.booleans(), st.booleans()),
     st.tuples(st.just("ended"), CALL_REF, st.sampled_from([0, 200, 404, 480, 486, 487, 503, 600, 603])),
+    st.sampled_from(CHAT_SAMPLES),  # chat traffic interleaved: the call invariants must still hold
+    st.sampled_from([KeyPressed(Key.CONTACTS), KeyPressed(Key.MENU), KeyPressed(Key.DOWN)]),
 )
 
 

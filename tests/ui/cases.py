@@ -114,3 +114,10 @@ WIDE_CASES = (
     "in_call_long",
     "ended_failed",
 )
+
+# The chat screens (issue 3), built through the state machine in tests/ui/chat_cases.py.
+from .chat_cases import CHAT_CASES, CHAT_EXPECTED_WORDS, CHAT_WIDE_CASES  # noqa: E402
+
+CASES.update(CHAT_CASES)
+WIDE_CASES += CHAT_WIDE_CASES
+__all__ = ["BASE", "BOB_IN", "CASES", "CHAT_EXPECTED_WORDS", "CONNECTED", "NOW", "WIDE_CASES"]

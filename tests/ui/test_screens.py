@@ -31,14 +31,14 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
 from firmware.events import RegState
-from firmware.state import CallView, Direction, Phase, PhoneState, Registration, Settings
+from firmware.state import CallView, Direction, Phase, PhoneState, Registration, Settings, View
 from firmware.ui import SCREENS, render, screen
 from firmware.ui.drawing import Drawing, FontName, IconName, Rect, Text
 from firmware.ui.fonts import SUPPORTED
 from firmware.ui.geometry import bbox
 from hal.types import AudioPath
 
-from .cases import BASE, BOB_IN, CASES, CONNECTED, NOW, WIDE_CASES
+from .cases import BASE, BOB_IN, CASES, CHAT_EXPECTED_WORDS, CONNECTED, NOW, WIDE_CASES
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -125,6 +125,7 @@ EXPECTED_WORDS: dict[str, tuple[str, ...]] = {
     "ended_not_found": ("Not found", "Alice"),
     "ended_failed": ("Service Unavailable", "(503)", "1002"),
     "ended_normal": ("Call ended", "Alice"),
+    **CHAT_EXPECTED_WORDS,
 }
 
 
@@ -140,7 +141,8 @@ def test_text_lines(name: str) -> None:
 
 
 def test_one_table_covers_every_phase() -> None:
-    assert set(SCREENS) == set(Phase)
+    # Every phase, and every chat view but HOME (which is the idle phase's own screen).
+    assert set(SCREENS) == set(Phase) | (set(View) - {View.HOME})
 
 
 def test_text_lines_top_to_bottom() -> None:
