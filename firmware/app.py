@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from firmware.config import Config
+from firmware.chat_store import ChatStore
+from firmware.config import Config, state_dir
 from firmware.dispatcher import CallControl, ChatControl, Dispatcher, Timers
 from firmware.events import ChatConnectionChanged, Event, Notice, RegistrationChanged, RegState, Tick
 from firmware.machine import step
@@ -99,6 +100,7 @@ class Phone:
         self.engine: Engine | None = None
         self._timers: Timers | None = None
         self._dispatcher: Dispatcher | None = None
+        self._chat_store: ChatStore | None = None  # message history on disk, with an XMPP account
         self.frames = 0  # frames handed to the display
         self.on_frame: list[Callable[[], None]] = []  # benchmarks: called after each frame
 
@@ -110,7 +112,9 @@ class Phone:
         self._timers = Timers(loop, self.post)
         engine = self._engine_factory(self.post)
         self.engine = engine
-        self._dispatcher = Dispatcher(engine, self.board.audio, self._timers)
+        # Always there: an XMPP account may arrive later in a provisioned profile.
+        self._chat_store = ChatStore.on_loop(state_dir(self.config) / "chat", loop)
+        self._dispatcher = Dispatcher(engine, self.board.audio, self._timers, self._chat_store)
         self.board.audio.set_volume(AudioPath.HANDSET, self.state.handset_volume)
         self.board.audio.set_volume(AudioPath.SPEAKER, self.state.speaker_volume)
         self.board.start(self._from_any_thread)
@@ -123,6 +127,8 @@ class Phone:
         except Exception as err:  # e.g. a TLS CA file missing: show it, keep the UI alive
             log.exception("SIP engine failed to start")
             self.post(Notice(f"SIP: {err}"))
+        if self._chat_store is not None:  # history read off the loop: an SD card may be slow
+            self.post(await loop.run_in_executor(None, self._chat_store.load))
         if self._xmpp_factory is not None:
             if self.config.xmpp is not None and self.config.xmpp.after_sip_registered:
                 self._xmpp_waiting = True
@@ -158,6 +164,9 @@ class Phone:
             self.xmpp = None
         if self.engine is not None:
             await self.engine.stop()
+        if self._chat_store is not None:
+            self._chat_store.close()
+            self._chat_store = None
         self.board.stop()
 
     # ------------------------------------------------------------------ reconfiguration
@@ -172,15 +181,26 @@ class Phone:
         """Stop the SIP engine and start a new one (un-REGISTER, REGISTER). Only while idle."""
         if self.engine is not None:
             await self.engine.stop()
-        assert self._timers is not None
+        assert self._dispatcher is not None
         engine = factory(self.post)
         self.engine = engine
-        self._dispatcher = Dispatcher(engine, self.board.audio, self._timers, chat=self.xmpp)
+        self._dispatcher.sip = engine
         try:
             engine.start()
         except Exception as err:
             log.exception("SIP engine failed to start")
             self.post(Notice(f"SIP: {err}"))
+
+    async def replace_chat(self, factory: ChatEngineFactory | None) -> None:
+        """Log the XMPP account out and in again with new settings (a provisioned change; idle only)."""
+        if self.xmpp is not None:
+            await self.xmpp.stop()
+            self.xmpp = None
+        if self._dispatcher is not None:
+            self._dispatcher.chat = None
+        self._xmpp_factory = factory
+        if factory is not None:
+            self._start_xmpp()
 
     def set_volumes(self, handset: int, speaker: int) -> None:
         self.state = replace(self.state, handset_volume=handset, speaker_volume=speaker)

@@ -14,7 +14,7 @@ from typing import Any
 
 from firmware import config as config_mod
 from firmware.errors import ConfigError, FirmwareError
-from hal import HalError, make_board
+from hal import HalError
 
 log = logging.getLogger("deskphone")
 
@@ -41,33 +41,19 @@ def check_config(path: Path) -> int:
 
 
 async def run_phone(
-    config: config_mod.Config,
+    local_doc: Mapping[str, Any],
     *,
     terminal: bool,
     actions: Mapping[bytes, tuple[str, Callable[[], None]]] | None = None,
-    local_doc: Mapping[str, Any] | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or 'q' in the terminal simulator).
 
-    With a [provisioning] section (and `local_doc`, the file as read), the phone starts from the
-    last good profile and follows the server (firmware/provisioning/)."""
-    from firmware.app import Phone
-    from firmware.provisioning.runtime import PhoneBridge, create_provisioner
+    `local_doc` is the config file as read; with a [provisioning] section the phone starts from
+    the last good profile and follows the server (firmware/provisioning/)."""
+    from firmware.assembly import assemble
     from firmware.service import Service
-    from firmware.sip.factory import sip_engines
 
-    provisioner = create_provisioner(local_doc, config) if local_doc is not None else None
-    if provisioner is not None:
-        config = provisioner.config  # local file + last good profile (the server may be down)
-    board = make_board(config.hal_config())
-    engine_for = sip_engines(
-        board.audio.sound_device(),
-        debug=config.phone.log_level == "debug",
-        on_check_sync=provisioner.trigger if provisioner is not None else None,
-    )
-    from firmware.xmpp.factory import xmpp_factory
-
-    phone = Phone(config, board, engine_for(config), engine_for=engine_for, xmpp_factory=xmpp_factory(config))
+    assembly = assemble(local_doc)
     service = Service.from_environment()  # systemd: READY, STATUS, watchdog (no-op elsewhere)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -78,24 +64,20 @@ async def run_phone(
         from hal.backends.sim import SimBoard
         from hal.backends.terminal import TerminalConsole
 
-        if not isinstance(board, SimBoard):
+        if not isinstance(assembly.board, SimBoard):
             raise ConfigError('--terminal needs the sim board (hardware.backend = "sim")')
-        console = TerminalConsole(board, sys.stdout, on_quit=stop.set, actions=actions)
+        console = TerminalConsole(assembly.board, sys.stdout, on_quit=stop.set, actions=actions)
         console.attach(loop, sys.stdin.fileno())
     service.start_watchdog()
-    await phone.start()
-    if provisioner is not None:
-        provisioner.start(PhoneBridge(phone))
-    service.ready(phone)
+    await assembly.start()
+    service.ready(assembly.phone)
     try:
         await stop.wait()
     finally:
-        if provisioner is not None:
-            await provisioner.stop()
         service.stopping()
         if console is not None:
             console.detach()
-        await phone.stop()
+        await assembly.stop()
         service.close()
 
 
@@ -153,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     for warning in config_mod.permission_warnings(args.config):
         log.warning("%s", warning)
     try:
-        asyncio.run(run_phone(config, terminal=args.terminal, local_doc=local_doc))
+        asyncio.run(run_phone(local_doc, terminal=args.terminal))
     except (FirmwareError, HalError) as err:
         log.error("%s", err)
         return 1

@@ -76,20 +76,20 @@ class Dispatcher:
         *,
         chat: ChatControl | None = None,
     ) -> None:
-        self._sip, self._audio, self._timers = sip, audio, timers
+        self.sip, self._audio, self._timers = sip, audio, timers  # sip: replaced when the engine is
         self.chat = chat  # the XMPP engine; None without an XMPP account (or until it is started)
         self._chat_store = chat_store  # None: message history is not kept across restarts
         self._table: dict[type, Callable[[Any], None]] = {
-            c.PlayTone: lambda cmd: self._sip.play_tone(cmd.tone),
-            c.StopTone: lambda cmd: self._sip.stop_tone(),
+            c.PlayTone: lambda cmd: self.sip.play_tone(cmd.tone),
+            c.StopTone: lambda cmd: self.sip.stop_tone(),
             c.StartRinger: lambda cmd: self._audio.start_ringer(),
             c.StopRinger: lambda cmd: self._audio.stop_ringer(),
-            c.MakeCall: lambda cmd: self._sip.make_call(cmd.call_id, cmd.uri),
-            c.Answer: lambda cmd: self._sip.answer(cmd.call_id),
-            c.Hangup: lambda cmd: self._sip.hangup(cmd.call_id, cmd.code),
-            c.SendDtmf: lambda cmd: self._sip.send_dtmf(cmd.call_id, cmd.digit),
-            c.Hold: lambda cmd: self._sip.hold(cmd.call_id),
-            c.Resume: lambda cmd: self._sip.resume(cmd.call_id),
+            c.MakeCall: lambda cmd: self.sip.make_call(cmd.call_id, cmd.uri),
+            c.Answer: lambda cmd: self.sip.answer(cmd.call_id),
+            c.Hangup: lambda cmd: self.sip.hangup(cmd.call_id, cmd.code),
+            c.SendDtmf: lambda cmd: self.sip.send_dtmf(cmd.call_id, cmd.digit),
+            c.Hold: lambda cmd: self.sip.hold(cmd.call_id),
+            c.Resume: lambda cmd: self.sip.resume(cmd.call_id),
             c.SetRoute: lambda cmd: self._audio.set_route(cmd.path),
             c.SetVolume: lambda cmd: self._set_volume(cmd.path, cmd.percent),
             c.StartTimer: lambda cmd: self._timers.start(cmd.timer, cmd.seconds),

@@ -150,12 +150,12 @@ class Service:
         """Ping from a task on the running loop (call from it) and install the SIGUSR2 hang hook."""
         loop = asyncio.get_running_loop()
         self._loop = loop
-        if self.notifier.enabled:
-            loop.add_signal_handler(signal.SIGUSR2, self._hang)
-        if self.watchdog_interval is not None and self.notifier.enabled and self._task is None:
-            self.notifier.notify("WATCHDOG=1")  # the first at once: start-up may take a while
-            self._task = loop.create_task(self._feed(self.watchdog_interval), name="sd-watchdog")
-            log.info("systemd watchdog: pinging every %.1f s", self.watchdog_interval)
+        if self.watchdog_interval is None or not self.notifier.enabled or self._task is not None:
+            return  # no watchdog: no hang hook either (nothing would end the hang)
+        loop.add_signal_handler(signal.SIGUSR2, self._hang)
+        self.notifier.notify("WATCHDOG=1")  # the first at once: start-up may take a while
+        self._task = loop.create_task(self._feed(self.watchdog_interval), name="sd-watchdog")
+        log.info("systemd watchdog: pinging every %.1f s", self.watchdog_interval)
 
     def ready(self, phone: Phone) -> None:
         """The phone is up (engine started, board started, first frame drawn): READY=1 and STATUS."""
@@ -171,7 +171,7 @@ class Service:
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        if self._loop is not None and self.notifier.enabled:
+        if self._loop is not None and self.watchdog_interval is not None and self.notifier.enabled:
             with contextlib.suppress(ValueError, RuntimeError):
                 self._loop.remove_signal_handler(signal.SIGUSR2)
         if self._phone is not None and self._update_status in self._phone.on_frame:
@@ -182,9 +182,9 @@ class Service:
 
     async def _feed(self, interval: float) -> None:
         while True:
+            await asyncio.sleep(interval)
             self.notifier.notify("WATCHDOG=1")
             self.pings += 1
-            await asyncio.sleep(interval)
 
     def _update_status(self) -> None:
         if self._phone is None:

@@ -29,7 +29,6 @@ from firmware.app import Phone
 from firmware.events import DialRequest
 from firmware.sip.engine import SipEngine
 from firmware.state import PhoneState
-from hal import make_board
 from hal.backends.sim import SimBoard
 
 log = logging.getLogger(__name__)
@@ -294,28 +293,17 @@ def _safe_id(line: bytes) -> Any:
 
 
 async def run(config_path: Path, log_path: Path | None, device_root: Path = Path("/")) -> None:
+    from firmware.assembly import assemble
     from firmware.lab.provisioning import agent_ops
-    from firmware.provisioning.runtime import PhoneBridge, create_provisioner
-    from firmware.sip.factory import sip_engines
 
-    local_doc = config_mod.load_document(config_path)
-    config = config_mod.parse(local_doc)
-    # With [provisioning]: start from the last good profile and follow the server, as `deskphone run`.
-    provisioner = create_provisioner(local_doc, config, device_root=device_root)
-    config = provisioner.config if provisioner is not None else config
-    board = make_board(config.hal_config())
+    assembly = assemble(config_mod.load_document(config_path), device_root=device_root)
+    phone, board, provisioner = assembly.phone, assembly.board, assembly.provisioner
     assert isinstance(board, SimBoard)
-    engine_for = sip_engines(
-        board.audio.sound_device(), on_check_sync=provisioner.trigger if provisioner else None
-    )
-    from firmware.xmpp.factory import xmpp_factory
-
-    phone = Phone(config, board, engine_for(config), engine_for=engine_for, xmpp_factory=xmpp_factory(config))
     # The protocol keeps the real stdout; fd 1 goes to stderr so that nothing else (pjlib prints
     # its first lines before our log writer is installed) can corrupt the JSON stream.
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    await phone.start()
+    await assembly.start()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -326,16 +314,13 @@ async def run(config_path: Path, log_path: Path | None, device_root: Path = Path
 
     agent = Agent(phone, board)
     if provisioner is not None:
-        bridge = PhoneBridge(phone)
-        provisioner.start(bridge)
-        agent.ops.update(agent_ops(phone, provisioner, bridge))
+        assert assembly.bridge is not None
+        agent.ops.update(agent_ops(phone, provisioner, assembly.bridge))
     write(json.dumps({"ready": True, "pid_time": time.time()}) + "\n")
     try:
         await agent.serve(reader, write)
     finally:
-        if provisioner is not None:
-            await provisioner.stop()
-        await phone.stop()
+        await assembly.stop()
 
 
 def main() -> None:

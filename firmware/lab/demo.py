@@ -34,7 +34,8 @@ def run_demo(workdir: Path) -> int:
             peer.wait_registered()
             doc = phone_config(lab.kamailio, you.user, you.password, "tls")
             doc["phone"]["interdigit_s"] = 3.0
-            config = config_mod.load(write_toml(workdir / "phone.toml", doc))
+            doc["phone"]["state_dir"] = str(workdir / "state")
+            config_mod.load(write_toml(workdir / "phone.toml", doc))  # the file a person can inspect
             print(
                 f"lab: Kamailio on 127.0.0.1 (udp/tcp {lab.kamailio.udp_port}, tls {lab.kamailio.tls_port}); "
                 f"you are {YOU}, baresip is {PEER}. Logs in {workdir}."
@@ -45,7 +46,7 @@ def run_demo(workdir: Path) -> int:
 
             from firmware.cli import run_phone
 
-            asyncio.run(run_phone(config, terminal=True, actions={b"i": (f"{PEER} calls you", call_me)}))
+            asyncio.run(run_phone(doc, terminal=True, actions={b"i": (f"{PEER} calls you", call_me)}))
     except FirmwareError as err:
         print(f"demo failed: {err}", file=sys.stderr)
         return 1

@@ -71,7 +71,9 @@ class PhoneAgent:
         self.extra_args = list(extra_args)  # e.g. ["--device-root", DIR] for provisioning tests
         self.name = name
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = write_toml(self.workdir / f"{name}.toml", config)
+        # Each phone keeps its state (chat history, vCard cache, profiles) in its own directory.
+        phone = {"state_dir": str(self.workdir / "state"), **config.get("phone", {})}
+        self.config_path = write_toml(self.workdir / f"{name}.toml", {**config, "phone": phone})
         self.log_path = self.workdir / f"{name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._ids = itertools.count(1)

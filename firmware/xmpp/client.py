@@ -25,7 +25,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,8 +90,10 @@ class XmppEngine:
         keepalive_s: float = KEEPALIVE_S,
         keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S,
         vcard_start_delay: float = START_DELAY_S,
+        extensions: Sequence[Callable[[Any], None]] = (),
     ) -> None:
         self._config, self.post = config, post
+        self._extensions = tuple(extensions)  # run on each new slixmpp client (ad-hoc commands...)
         self._bare = bare_jid(config.jid) or config.jid.lower()
         self._domain = self._bare.partition("@")[2]
         self._sip_aor = sip_aor
@@ -129,6 +131,8 @@ class XmppEngine:
         loaded = self.session.cache.load()
         log.info("XMPP %s: %d cached vCards", self._bare, loaded)
         self.client = self._build_client()
+        for extend in self._extensions:
+            extend(self.client)
         self._publish(Outcome(ChatState.CONNECTING))
         self.session.vcards.start()
         self._task = loop.create_task(self._run(), name="xmpp-connection")

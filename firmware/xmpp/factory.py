@@ -6,8 +6,8 @@ events use) does not import slixmpp; the client is imported when a phone with an
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from firmware import config as config_mod
 from firmware.events import Event
@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from firmware.xmpp.client import XmppEngine
 
 
-def xmpp_factory(config: config_mod.Config) -> Callable[[Callable[[Event], None]], XmppEngine] | None:
+# Called with the slixmpp client each time the engine builds one (e.g. the XEP-0050 command).
+ClientExtension = Callable[[Any], None]
+
+
+def xmpp_factory(
+    config: config_mod.Config, *, extensions: Sequence[ClientExtension] = ()
+) -> Callable[[Callable[[Event], None]], XmppEngine] | None:
     """None without an [xmpp] section; else a factory building the engine with its vCard cache in
     <state dir>/xmpp and the phone's SIP address of record to publish (XEP-0152)."""
     account = config.xmpp
@@ -29,6 +35,6 @@ def xmpp_factory(config: config_mod.Config) -> Callable[[Callable[[Event], None]
     def make(post: Callable[[Event], None]) -> XmppEngine:
         from firmware.xmpp.client import XmppEngine
 
-        return XmppEngine(account, post, cache_dir=cache_dir, sip_aor=sip_aor)
+        return XmppEngine(account, post, cache_dir=cache_dir, sip_aor=sip_aor, extensions=extensions)
 
     return make
