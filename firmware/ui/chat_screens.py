@@ -97,8 +97,11 @@ def _scrollbar(lay: Layout, top: int, rows: int, count: int, first_row: int = 0)
         return []
     y0 = lay.list_row_y(first_row) + 1
     track = lay.height - y0
-    thumb = max(3, track * rows // count)
-    y = y0 + (track - thumb) * top // max(1, count - rows)
+    if track < 3:  # the list starts too low for a visible thumb (a contact with many details)
+        return []
+    # Clamped: `rows` may exceed the rows that fit below `first_row`, and `top` may be past the end.
+    thumb = min(track, max(3, track * rows // count))
+    y = y0 + (track - thumb) * min(max(top, 0), count - rows) // max(1, count - rows)
     x = lay.width - 1
     return [Line(x, y0, x, lay.height - 1), Rect(x - 2, y, 3, thumb)]
 
