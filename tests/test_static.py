@@ -48,3 +48,8 @@ def test_hardware_libraries_only_inside_the_rpi_backend() -> None:
         if p.name not in allowed and any(n in p.read_text() for n in needles)
     ]
     assert offenders == []
+
+
+def test_mypy_strict_bench() -> None:
+    result = _run(str(BIN / "mypy"), "--strict", "bench")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -29,6 +29,7 @@ from firmware.sip import media
 from firmware.sip.callbacks import PhoneAccount, PhoneCall
 from firmware.sip.checksync import CheckSyncEndpoint, CheckSyncListener, source_host
 from firmware.sip.probe import RegistrarProbe
+from firmware.sip.sip_im import SipImGuard
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class SipEngine:
         debug: bool = False,
         on_check_sync: Callable[[str], None] | None = None,
         check_sync_from: str = "registrar",
+        sip_im_presence: bool = False,
     ) -> None:
         self._sip, self._audio, self.post = sip, audio, post
         self._sound_card = sound_card
@@ -102,13 +104,18 @@ class SipEngine:
         self._on_check_sync, self._check_sync_from = on_check_sync, check_sync_from
         self._check_sync: CheckSyncListener | None = None
         self._registrar_hosts: frozenset[str] = frozenset()
+        # RFC 7081 section 2: no IM or presence over SIP unless the profile says so (sip_im.py).
+        self._sip_im_presence = sip_im_presence
+        self._im_guard: SipImGuard | None = None
+        self.last_invite = ""  # the last incoming INVITE as received (lab, tests)
+        self.extra_headers: dict[str, str] = {}  # lab only: crafted headers on every outgoing INVITE
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         """Create the endpoint, transport and account; registration starts at once. Call from the loop."""
         self._loop = asyncio.get_running_loop()
-        ep = CheckSyncEndpoint() if self._on_check_sync is not None else pj.Endpoint()
+        ep = CheckSyncEndpoint()  # remembers the request being dispatched (check-sync, SIP IM guard)
         self._ep = ep
         ep.libCreate()
         ep.libInit(self._endpoint_config())
@@ -131,6 +138,9 @@ class SipEngine:
             self._registrar_hosts = _addresses(self._sip.registrar)
             self._check_sync = CheckSyncListener(ep, self._on_check_sync, self._check_sync_trusted)
             self._check_sync.start()
+        if not self._sip_im_presence:
+            self._im_guard = SipImGuard(ep)
+            self._im_guard.start()
         self.kick()  # the REGISTER is out: poll fast for its answer
         self._probe = RegistrarProbe(
             host=self._sip.registrar, port=self._sip.effective_port, transport=self._sip.transport,
@@ -166,6 +176,9 @@ class SipEngine:
         if self._check_sync is not None:
             self._check_sync.stop()
             self._check_sync = None
+        if self._im_guard is not None:
+            self._im_guard.stop()
+            self._im_guard = None
         # We un-REGISTERed above and hung up every call: without NO_NETWORK pjsua would do it again
         # and then sleep a fixed second, which a provisioned account change would wait for.
         self._ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
@@ -280,7 +293,9 @@ class SipEngine:
         except pj.Error as err:  # never let a pjsua2 error kill the pump
             log.error("pjsua2 event handling failed: %s", err.info())
             handled = 0
-        if handled > 0 and self._loop is not None:
+        if handled > 0 and self._loop is not None and self._loop.time() < self._hot_until:
+            # Only a window our own request opened is extended (407 -> re-INVITE -> 180 -> 200):
+            # pjsip's idle timers must not keep the phone polling every millisecond.
             self._hot_until = self._loop.time() + HOT_WINDOW_S
         self._graveyard.clear()  # ended calls: safe to drop now, outside their callbacks
         self._schedule_pump()
@@ -344,7 +359,7 @@ class SipEngine:
         assert self._account is not None
         call = PhoneCall(self._account, self, call_id)
         prm = pj.CallOpParam(True)
-        for name, value in (headers or {}).items():
+        for name, value in {**(headers or {}), **self.extra_headers}.items():
             header = pj.SipHeader()
             header.hName, header.hValue = name, value
             prm.txOption.headers.append(header)
