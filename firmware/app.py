@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from firmware.chat_store import ChatStore
 from firmware.config import Config, state_dir
-from firmware.dispatcher import CallControl, ChatControl, Dispatcher, Timers
+from firmware.cusax import policy_from
+from firmware.dispatcher import CallControl, ChatControl, Dispatcher, ProvisioningControl, Timers
 from firmware.events import ChatConnectionChanged, Event, Notice, RegistrationChanged, RegState, Tick
 from firmware.machine import step
 from firmware.reconfig import Reconfigurer
@@ -62,6 +63,9 @@ def settings_from(config: Config) -> Settings:
         speaker_volume=config.audio.speaker_volume,
         canned_responses=tuple(config.xmpp.canned_responses) if config.xmpp else Settings().canned_responses,
         display_size=config.hal_config().display.size,
+        cusax=policy_from(config),  # RFC 7081 rules: Call-Info, cost warnings, security parity
+        sip_account=f"{config.sip.user}@{config.sip.domain}" if config.sip is not None else "",
+        chat_account=config.xmpp.jid if config.xmpp is not None else "",
     )
 
 
@@ -101,6 +105,7 @@ class Phone:
         self._timers: Timers | None = None
         self._dispatcher: Dispatcher | None = None
         self._chat_store: ChatStore | None = None  # message history on disk, with an XMPP account
+        self.provisioning: ProvisioningControl | None = None  # set before start() when provisioned
         self.frames = 0  # frames handed to the display
         self.on_frame: list[Callable[[], None]] = []  # benchmarks: called after each frame
 
@@ -114,7 +119,9 @@ class Phone:
         self.engine = engine
         # Always there: an XMPP account may arrive later in a provisioned profile.
         self._chat_store = ChatStore.on_loop(state_dir(self.config) / "chat", loop)
-        self._dispatcher = Dispatcher(engine, self.board.audio, self._timers, self._chat_store)
+        self._dispatcher = Dispatcher(
+            engine, self.board.audio, self._timers, self._chat_store, provisioning=self.provisioning
+        )
         self.board.audio.set_volume(AudioPath.HANDSET, self.state.handset_volume)
         self.board.audio.set_volume(AudioPath.SPEAKER, self.state.speaker_volume)
         self.board.start(self._from_any_thread)
@@ -130,7 +137,9 @@ class Phone:
         if self._chat_store is not None:  # history read off the loop: an SD card may be slow
             self.post(await loop.run_in_executor(None, self._chat_store.load))
         if self._xmpp_factory is not None:
-            if self.config.xmpp is not None and self.config.xmpp.after_sip_registered:
+            wait = self.config.xmpp is not None and self.config.xmpp.after_sip_registered
+            # (SIP may have registered while the history was read: then there is nothing to wait for.)
+            if wait and self.state.registration.state is not RegState.REGISTERED:
                 self._xmpp_waiting = True
                 self.post(ChatConnectionChanged(ChatState.WAITING, "waiting for SIP registration"))
             else:

@@ -39,6 +39,7 @@ class Assembly:
         await self.phone.start()
         if self.provisioner is not None:
             self.bridge = PhoneBridge(self.phone)
+            self.bridge(self.provisioner.status)  # the status screen knows the stored profile at once
             self.provisioner.start(self.bridge)
 
     async def stop(self) -> None:
@@ -94,6 +95,7 @@ def assemble(
     )
     chat_for = _chat_factory(provisioner)
     phone = Phone(config, board, engine_for(config), engine_for=engine_for, xmpp_factory=chat_for(config))
+    phone.provisioning = provisioner  # the status screen's "Update now" and the sign-in dialog
 
     async def restart_chat(old: Config, new: Config, changed: frozenset[str]) -> None:
         if _chat_settings(old) != _chat_settings(new):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from firmware.events import Timer
 from firmware.xmpp.model import ChatMessage, Show
@@ -44,6 +44,7 @@ class MakeCall:
 
     call_id: int
     uri: str
+    headers: tuple[tuple[str, str], ...] = ()  # extra SIP headers, e.g. Call-Info (RFC 7081 S6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,13 @@ class SetPresence:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinRoom:
+    """Join a group chat (XEP-0045): the room linked to a conference call (RFC 7081 section 4)."""
+
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
 class PersistChat:
     """Keep this conversation on disk (its last messages and unread count); no messages: forget it.
 
@@ -131,6 +139,22 @@ class PersistChat:
     peer: str
     messages: tuple[ChatMessage, ...]
     unread: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReprovisionNow:
+    """Ask the provisioning server now (the status screen's "Update now")."""
+
+    reason: str = "keypad"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitCredentials:
+    """The user ID and password typed in the sign-in dialog, for the provisioning server. The
+    password is left out of repr(), so no log line (a failed command is logged) can show it."""
+
+    user: str
+    password: str = field(repr=False)
 
 
 Command = (
@@ -150,6 +174,9 @@ Command = (
     | CancelTimer
     | SendChat
     | SetPresence
+    | JoinRoom
     | PersistChat
+    | ReprovisionNow
+    | SubmitCredentials
     | Log
 )

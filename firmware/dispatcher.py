@@ -36,6 +36,14 @@ class ChatControl(Protocol):
 
     def send_chat(self, peer: str, body: str, groupchat: bool = False) -> bool: ...
     def set_presence(self, show: Show, status: str = "") -> None: ...
+    def join_room(self, room: str) -> None: ...
+
+
+class ProvisioningControl(Protocol):
+    """What the dispatcher needs from the provisioner (firmware/provisioning/provisioner.py)."""
+
+    def trigger(self, reason: str = "trigger") -> None: ...
+    def provide_credentials(self, username: str, password: str) -> None: ...
 
 
 class Timers:
@@ -75,16 +83,18 @@ class Dispatcher:
         chat_store: ChatStore | None = None,
         *,
         chat: ChatControl | None = None,
+        provisioning: ProvisioningControl | None = None,
     ) -> None:
         self.sip, self._audio, self._timers = sip, audio, timers  # sip: replaced when the engine is
         self.chat = chat  # the XMPP engine; None without an XMPP account (or until it is started)
+        self.provisioning = provisioning  # the provisioner; None without a [provisioning] section
         self._chat_store = chat_store  # None: message history is not kept across restarts
         self._table: dict[type, Callable[[Any], None]] = {
             c.PlayTone: lambda cmd: self.sip.play_tone(cmd.tone),
             c.StopTone: lambda cmd: self.sip.stop_tone(),
             c.StartRinger: lambda cmd: self._audio.start_ringer(),
             c.StopRinger: lambda cmd: self._audio.stop_ringer(),
-            c.MakeCall: lambda cmd: self.sip.make_call(cmd.call_id, cmd.uri),
+            c.MakeCall: lambda cmd: self.sip.make_call(cmd.call_id, cmd.uri, dict(cmd.headers) or None),
             c.Answer: lambda cmd: self.sip.answer(cmd.call_id),
             c.Hangup: lambda cmd: self.sip.hangup(cmd.call_id, cmd.code),
             c.SendDtmf: lambda cmd: self.sip.send_dtmf(cmd.call_id, cmd.digit),
@@ -98,6 +108,9 @@ class Dispatcher:
             c.PersistChat: self._persist_chat,
             c.SendChat: self._send_chat,
             c.SetPresence: self._set_presence,
+            c.JoinRoom: self._join_room,
+            c.ReprovisionNow: self._reprovision,
+            c.SubmitCredentials: self._submit_credentials,
         }
 
     def _set_volume(self, path: AudioPath, percent: int) -> None:
@@ -114,6 +127,24 @@ class Dispatcher:
             log.debug("no XMPP account: presence %s not sent", cmd.show.value)
             return
         self.chat.set_presence(cmd.show, cmd.status)
+
+    def _reprovision(self, cmd: c.ReprovisionNow) -> None:
+        if self.provisioning is None:
+            log.info("no provisioning configured: nothing to update")
+            return
+        self.provisioning.trigger(cmd.reason)
+
+    def _submit_credentials(self, cmd: c.SubmitCredentials) -> None:
+        if self.provisioning is None:
+            log.warning("no provisioning configured: sign-in for user %r dropped", cmd.user)
+            return
+        self.provisioning.provide_credentials(cmd.user, cmd.password)
+
+    def _join_room(self, cmd: c.JoinRoom) -> None:
+        if self.chat is None:
+            log.info("no XMPP account: room %s not joined", cmd.room)
+            return
+        self.chat.join_room(cmd.room)
 
     def _persist_chat(self, cmd: c.PersistChat) -> None:
         if self._chat_store is not None:

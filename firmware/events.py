@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from firmware.provisioning.events import ProvState
 from firmware.xmpp.model import ChatMessage, ChatState, Contact, Presence, Room, VCard
 from hal.types import HookChanged, KeyPressed
 
@@ -29,6 +30,8 @@ class Timer(enum.Enum):
     MULTITAP = "multitap"  # text entry: the pause that makes the pending character final
     CHAT_BANNER = "chat_banner"  # how long the "new message" banner stays
     CHAT_IDLE = "chat_idle"  # no key for this long in a chat screen: back to the idle screen
+    SIGN_IN_TAP = "sign_in_tap"  # the sign-in dialog's multi-tap pause (firmware/machine_status.py)
+    CALL_CHAT = "call_chat"  # how long "Select: chat <name>" stays after a call (machine_cusax)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,11 @@ class IncomingCall:
     call_id: int
     remote_uri: str
     display_name: str = ""
+    # RFC 7081 hints from the INVITE's Call-Info headers (firmware/sip/call_info.py): the bare JID
+    # of purpose=impp (a cue only, checked against the vCards: section 3.5) and the room of
+    # purpose=grouptextchat (section 4).
+    call_info_jid: str | None = None
+    group_chat: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,7 @@ class CallRinging:
 @dataclass(frozen=True, slots=True)
 class CallConnected:
     call_id: int
+    group_chat: str = ""  # a 200 OK's Call-Info purpose=grouptextchat room (RFC 7081 section 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +180,31 @@ class ChatHistoryLoaded:
     chats: tuple[SavedChat, ...]
 
 
+# ---------------------------------------------------------------- provisioning (issue 4: status, sign-in)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningChanged:
+    """The provisioner's status for the status screen (built by firmware.provisioning.runtime from
+    ProvisioningStatus): never carries credentials (the URL is shown without user info or query)."""
+
+    state: ProvState
+    version: int = 0  # profile version in force; 0: none yet
+    last_update: datetime | None = None  # when the profile in force was fetched
+    last_check: datetime | None = None  # when the server was last asked
+    error: str = ""  # why the last check failed
+    warnings: tuple[str, ...] = ()  # e.g. unknown keys ignored in the profile in force
+    url: str = ""  # host and path, for a person
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsRequested:
+    """The provisioning server answered 401: ask the person for a user ID and password."""
+
+    realm: str
+    rejected: bool = False  # credentials were sent and refused
+
+
 Event = (
     KeyPressed
     | HookChanged
@@ -193,4 +227,6 @@ Event = (
     | MessageReceived
     | RoomJoined
     | ChatHistoryLoaded
+    | ProvisioningChanged
+    | CredentialsRequested
 )

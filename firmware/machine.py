@@ -4,7 +4,9 @@ No I/O happens here: the dispatcher carries out the returned commands. Every han
 one table (`HANDLERS`, keyed by phase and event type); events that mean the same in every phase
 (clock, registration, notices, and the XMPP events of firmware/machine_chat.py) are handled by
 `COMMON` first. While the phone is idle on-hook, keys go to the chat screens first (`chat_key`);
-any call takes the display back from them (`leave_idle`).
+any call takes the display back from them (`leave_idle`). The status screen and the provisioning
+sign-in dialog (firmware/machine_status.py) take idle keys before both; the dialog is on screen
+whenever it is open and the phone is idle (`sign_in_shown`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from firmware.machine_calls import (
     place_call,
 )
 from firmware.machine_chat import CHAT_COMMON, CHAT_TIMERS, leave_idle
+from firmware.machine_cusax import cusax_after, cusax_common, cusax_handlers, cusax_timers
+from firmware.machine_status import STATUS_COMMON, STATUS_TIMERS, sign_in_shown, with_status_keys
 from firmware.state import Phase, PhoneState, Registration
+from hal.types import KeyPressed
 
 
 def step(state: PhoneState, event: Event) -> Result:
@@ -45,7 +50,8 @@ def step(state: PhoneState, event: Event) -> Result:
         new, cmds = handler(state, event)
     if state.phase is Phase.IDLE and new.phase is not Phase.IDLE:
         new = leave_idle(new)  # a call takes the display over from the chat screens
-    return new, cmds
+    new = sign_in_shown(new)  # idle again: a pending sign-in dialog comes back
+    return cusax_after(state, new, cmds)  # RFC 7081: Call-Info, hook-switch presence (machine_cusax)
 
 
 # ---------------------------------------------------------------- phase-independent events
@@ -96,6 +102,7 @@ COMMON: dict[type, Handler] = {
     TimerFired: _on_timer,
     DialRequest: _on_dial_request,
     **CHAT_COMMON,  # XMPP events: roster, presence, messages, in every phase (firmware/machine_chat.py)
+    **STATUS_COMMON,  # provisioning status and sign-in requests (firmware/machine_status.py)
 }
 
 
@@ -103,9 +110,20 @@ COMMON: dict[type, Handler] = {
 
 # One table for the whole phone: the call phases (firmware/machine_calls.py); the chat screens
 # take keys through chat_key() while idle, and their data events are in COMMON above.
-HANDLERS: dict[tuple[Phase, type], Handler] = {**CALL_HANDLERS}
+HANDLERS: dict[tuple[Phase, type], Handler] = {
+    **CALL_HANDLERS,
+    # The status screen and the sign-in dialog first, then the chat screens and the idle phone.
+    (Phase.IDLE, KeyPressed): with_status_keys(CALL_HANDLERS[(Phase.IDLE, KeyPressed)]),
+}
 
 TIMER_HANDLERS: dict[tuple[Phase, Timer], Handler] = {
     **CALL_TIMERS,  # inter-digit, dial tone, ended screen
     **CHAT_TIMERS,  # multi-tap pause, message banner, chat screens' inactivity
+    **STATUS_TIMERS,  # the sign-in dialog's multi-tap pause
 }
+
+# RFC 7081 (firmware/machine_cusax.py) wraps entries of the three tables above: the roster events
+# keep the tel index; keys, hook, incoming and connected calls get DND, calling contacts, caller ID.
+COMMON.update(cusax_common(COMMON))
+HANDLERS.update(cusax_handlers(HANDLERS))
+TIMER_HANDLERS.update(cusax_timers(TIMER_HANDLERS))

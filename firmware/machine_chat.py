@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from firmware import commands as c
 from firmware.chat_select import chat_list, chats_cursor, clamp, contact_tels, replies, roster_cursor
+from firmware.cusax import tel_target
 from firmware.events import (
     ChatConnectionChanged,
     ChatHistoryLoaded,
@@ -355,6 +356,9 @@ def _open_conversation(state: PhoneState, peer: str, came_from: View) -> Result:
     return _go(replace(state, chat=chat), nav, *extra)
 
 
+open_conversation = _open_conversation  # after a call, SELECT opens the contact's chat (machine_cusax)
+
+
 def _home_key(state: PhoneState, key: Key, dial: Dial) -> Result | None:
     if key in (Key.CONTACTS, Key.UP, Key.DOWN):
         return _open_roster(state)
@@ -407,16 +411,6 @@ def _roster_key(state: PhoneState, key: Key, dial: Dial) -> Result | None:
     if key is Key.MENU:
         return _open_chats(state)
     return None
-
-
-def tel_target(uri: str, domain: str) -> str:
-    """What to dial for a vCard tel: SIP URIs as they are, `tel:` numbers as sip:NUMBER@domain;user=phone
-    (RFC 3261 section 19.1.6), visual separators removed."""
-    scheme, colon, rest = uri.strip().partition(":")
-    if not colon or scheme.lower() != "tel":
-        return uri.strip()
-    number = "".join(ch for ch in rest.split(";", 1)[0] if ch not in " -.()")
-    return f"sip:{number}@{domain};user=phone"
 
 
 def _contact_key(state: PhoneState, key: Key, dial: Dial) -> Result | None:

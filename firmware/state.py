@@ -6,9 +6,12 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from firmware.cusax import CusaxPolicy
+from firmware.cusax_state import CusaxView
 from firmware.events import RegState
 from firmware.frozen import FrozenMap
-from firmware.multitap import Entry
+from firmware.multitap import Case, Entry
+from firmware.provisioning.events import ProvState
 from firmware.roster import EMPTY_ROSTER, Roster
 from firmware.xmpp.model import ChatMessage, ChatState, Room
 from hal.types import AudioPath
@@ -81,6 +84,9 @@ class Settings:
     banner_s: float = 5.0  # how long "new message" stays at the bottom of the idle screens
     chat_idle_s: float = 60.0  # no key for this long in a chat screen: back to the idle screen
     display_size: tuple[int, int] = (128, 64)  # the panel: how many lines a conversation scrolls by
+    cusax: CusaxPolicy = field(default_factory=CusaxPolicy)  # RFC 7081 rules (firmware/cusax.py)
+    sip_account: str = ""  # user@domain, for the status screen ("" without a SIP account)
+    chat_account: str = ""  # the XMPP JID, for the status screen
 
 
 class View(enum.Enum):
@@ -93,6 +99,8 @@ class View(enum.Enum):
     CONVERSATION = "conversation"  # one conversation's messages
     REPLIES = "replies"  # "Write..." and the canned responses
     COMPOSE = "compose"  # multi-tap text entry
+    STATUS = "status"  # Phone, Chat and provisioning status (firmware/machine_status.py)
+    CREDENTIALS = "credentials"  # the provisioning server's sign-in dialog: user ID and password
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +178,49 @@ class ChatView:
         return peer
 
 
+MAX_CREDENTIAL = 128  # characters of a user ID or password typed on the keypad
+
+
+def new_user_entry() -> Entry:
+    return Entry(case=Case.LOWER, digits=True, limit=MAX_CREDENTIAL)  # user IDs are often numbers
+
+
+def new_password_entry() -> Entry:
+    return Entry(case=Case.LOWER, limit=MAX_CREDENTIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """The provisioning server's sign-in dialog (HTTP 401). `open`: shown whenever the phone is
+    idle (a call hides it; it comes back after). The password is never in repr()."""
+
+    open: bool = False
+    realm: str = ""
+    rejected: bool = False  # the last credentials were refused: "Rejected, try again"
+    on_password: bool = False  # the password field is the active one
+    user: Entry = field(default_factory=new_user_entry)
+    password: Entry = field(default_factory=new_password_entry, repr=False)
+    message: str = ""  # what is missing ("Enter your user ID")
+    submitted: bool = False  # sent; waiting for the server's answer
+    dismissed: bool = False  # cancelled: not opened again by itself until the status changes
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningView:
+    """The provisioner's last status (ProvisioningChanged), the status screen's scroll position and
+    the sign-in dialog. state None: the phone is not provisioned."""
+
+    state: ProvState | None = None
+    version: int = 0
+    last_update: datetime | None = None
+    last_check: datetime | None = None
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+    url: str = ""  # host and path only
+    scroll: int = 0  # status screen: rows scrolled
+    sign_in: SignIn = field(default_factory=SignIn)
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneState:
     settings: Settings = field(default_factory=Settings)
@@ -188,6 +239,8 @@ class PhoneState:
     next_call_id: int = 1
     chat: ChatView = field(default_factory=ChatView)
     nav: Nav = field(default_factory=Nav)
+    cusax: CusaxView = field(default_factory=CusaxView)  # RFC 7081 extras (firmware/machine_cusax.py)
+    provisioning: ProvisioningView = field(default_factory=ProvisioningView)
 
     @property
     def active(self) -> bool:

@@ -27,6 +27,7 @@ import pjsua2 as pj
 from firmware import config as config_mod
 from firmware.app import Phone
 from firmware.events import DialRequest
+from firmware.lab.cusax_lab import cusax_ops, cusax_summary
 from firmware.sip.engine import SipEngine
 from firmware.state import PhoneState
 from hal.backends.sim import SimBoard
@@ -61,6 +62,7 @@ def state_summary(state: PhoneState) -> dict[str, Any]:
             "remote_hold": call.remote_hold,
         },
         "chat": _chat_summary(state),
+        "cusax": cusax_summary(state),  # RFC 7081: caller identity, DND, prompts, security
     }
 
 
@@ -113,6 +115,7 @@ class Agent:
             "dtmf_received": self._dtmf_received,
             "early_media": self._early_media,
             "xmpp_stats": self._xmpp_stats,
+            "memory": self._memory,
         }
 
     async def _ping(self, req: dict[str, Any]) -> Any:
@@ -232,6 +235,43 @@ class Agent:
         xmpp = self.phone.xmpp
         return xmpp.snapshot() if isinstance(xmpp, XmppEngine) else None
 
+    async def _memory(self, req: dict[str, Any]) -> Any:
+        """Resilience (soak): RSS, Python object counts by type (top `top`), and with
+        PYTHONTRACEMALLOC set the allocation sites holding the most memory."""
+        import collections
+        import gc
+        import tracemalloc
+
+        gc.collect()
+        if req.get("trim"):  # give freed heap back to the kernel first: tells a leak from retention
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        rss = next((int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                    if line.startswith("VmRSS:")), 0)  # fmt: skip
+        objects = gc.get_objects()
+        types = collections.Counter(type(o).__name__ for o in objects)
+        top = int(req.get("top", 15))
+        sites = (
+            [f"{s.traceback[0]}: {s.size // 1024} KiB in {s.count}"
+             for s in tracemalloc.take_snapshot().statistics("lineno")[:top]]
+            if tracemalloc.is_tracing() else []
+        )  # fmt: skip
+        holders: list[str] = []
+        if who := req.get("who"):  # what keeps instances of type `who` alive (two levels up)
+            sample = [o for o in objects if type(o).__name__ == who][-1:]
+            for ref in gc.get_referrers(*sample) if sample else []:
+                if ref is objects:
+                    continue
+                up = [type(r).__name__ + (f" {r.get('__qualname__', '')}" if isinstance(r, dict) else "")
+                      for r in gc.get_referrers(ref) if r is not objects][:5]  # fmt: skip
+                holders.append(
+                    f"{type(ref).__name__} (len {len(ref) if hasattr(ref, '__len__') else '-'}) <- {up}"
+                )
+        ep = pj.Endpoint.instance()
+        return {"rss_kib": rss, "objects": len(objects), "types": dict(types.most_common(top)), "sites": sites,
+                "holders": holders, "media_ports": ep.mediaActivePorts(), "calls": len(self._engine()._calls)}  # fmt: skip
+
     async def _early_media(self, req: dict[str, Any]) -> Any:
         """Ringing callee: answer 183 with SDP so the caller gets early media (and a tone in it)."""
         self._engine().send_progress(self._call_id())
@@ -313,6 +353,7 @@ async def run(config_path: Path, log_path: Path | None, device_root: Path = Path
         out.flush()
 
     agent = Agent(phone, board)
+    agent.ops.update(cusax_ops(phone))
     if provisioner is not None:
         assert assembly.bridge is not None
         agent.ops.update(agent_ops(phone, provisioner, assembly.bridge))

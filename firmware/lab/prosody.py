@@ -45,6 +45,7 @@ _SAFE_USER = re.compile(r"[a-z0-9][a-z0-9._+-]*")
 DEFAULT_MODULES = (
     "roster", "saslauth", "tls", "disco", "carbons", "pep", "vcard4", "vcard_legacy", "smacks", "ping",
 )  # fmt: skip
+PLUGIN_DIR = Path(__file__).resolve().parent / "prosody_modules"  # the lab's own Prosody modules
 SCRAM_ITERATIONS = 4096  # what prosodyctl uses is 10000; 4096 is the RFC 5802 minimum and faster in bulk
 RosterEntry = tuple[str, str, tuple[str, ...]]  # (name, subscription, groups)
 
@@ -76,6 +77,7 @@ class Prosody:
         start_timeout: float = 10.0,
         smacks_hibernation_s: int = 60,
         extra_config: str = "",
+        muc_av_uris: Mapping[str, str] | None = None,
     ) -> None:
         """``tls=False`` serves no TLS at all (no certificates, ``tls`` module off, encryption not
         required): for testing that clients refuse such a server, or plaintext clients.
@@ -93,6 +95,8 @@ class Prosody:
         self._start_timeout = start_timeout
         self._hibernation = smacks_hibernation_s
         self._extra = extra_config
+        # RFC 7081 section 4: rooms whose disco#info names a SIP conference (mod_muc_av_uri.lua).
+        self._av_uris = dict(muc_av_uris or {})
         self._ports: tuple[int, int] | None = None
         self._proc: ManagedProcess | None = None
         self.passwords: dict[str, str] = {}
@@ -208,10 +212,15 @@ class Prosody:
                 f"{{ certificate = {_lua_str(str(tls.server_cert))}, key = {_lua_str(str(tls.server_key))} }}"
             )
             lines += [f"certificates = {_lua_str(str(tls.server_cert.parent))}", f"ssl = {ssl_block}"]
+        if self._av_uris:
+            lines.append(f"plugin_paths = {{ {_lua_str(str(PLUGIN_DIR))} }}")
         lines += [self._extra, f"VirtualHost {_lua_str(self._domain)}"]
         if self._tls:
             lines.append(f"  ssl = {ssl_block}")
         lines.append(f'Component {_lua_str(self.muc_domain)} "muc"')
+        if self._av_uris:
+            rooms = "; ".join(f"[{_lua_str(r)}] = {_lua_str(u)}" for r, u in self._av_uris.items())
+            lines += ['  modules_enabled = { "muc_av_uri" }', f"  muc_av_uris = {{ {rooms} }}"]
         if self._tls:
             lines.append(f"  ssl = {ssl_block}")
         self.config_path.write_text("\n".join(lines) + "\n")

@@ -5,10 +5,11 @@
     bridge = PhoneBridge(phone)
     provisioner.start(bridge)
 
-The bridge applies new profiles (`Phone.apply_config`), shows errors and credential requests as
-notices on the phone's screen, and keeps the latest `ProvisioningStatus` (`bridge.status`) for a
-status screen. The keypad dialog for HTTP credentials is the UI's: on `CredentialsNeeded` it asks
-for a user ID and password and calls `Provisioner.provide_credentials(user, password)`.
+The bridge applies new profiles (`Phone.apply_config`), shows errors as notices on the phone's
+screen, keeps the latest `ProvisioningStatus` (`bridge.status`), and hands the status and credential
+requests to the state machine as events (`ProvisioningChanged`, `CredentialsRequested`): the status
+screen and the keypad sign-in dialog (firmware/machine_status.py), whose `SubmitCredentials` the
+dispatcher passes to `Provisioner.provide_credentials(user, password)`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 from firmware import config as config_mod
 from firmware.app import Phone
 from firmware.config import Config
-from firmware.events import Notice
+from firmware.events import CredentialsRequested, Notice
+from firmware.machine_status import provisioning_changed
 from firmware.provisioning.events import (
     CredentialsNeeded,
     ProfileApplied,
@@ -69,12 +71,13 @@ class PhoneBridge:
                 self._notice(f"Provisioning: {event.error}")
             if event.state is not ProvState.NEEDS_CREDENTIALS:
                 self.credentials_needed = None
+            self._phone.post(provisioning_changed(event))
             if self._on_status is not None:
                 self._on_status(event)
         else:
             self.credentials_needed = event
-            what = "rejected" if event.rejected else "needed"
-            self._notice(f"Provisioning: sign-in {what}")
+            # The state machine opens the sign-in dialog (or says "Sign-in needed" during a call).
+            self._phone.post(CredentialsRequested(event.realm, event.rejected))
 
     def _notice(self, text: str) -> None:
         self._phone.post(Notice(text[:NOTICE_CHARS]))

@@ -20,6 +20,7 @@ from firmware.events import (
     IncomingCall,
     RegState,
 )
+from firmware.sip.call_info import MAX_MESSAGE, parse_call_info
 
 if TYPE_CHECKING:
     from firmware.sip.engine import SipEngine
@@ -73,15 +74,24 @@ class PhoneAccount(pj.Account):  # type: ignore[misc]
         call = PhoneCall(self, self._engine, call_id=self._engine.next_incoming_id(), pj_call_id=prm.callId)
         info = call.getInfo()
         self._engine.adopt_call(call)
-        self._engine.post(
-            IncomingCall(call.call_id, bare_uri(info.remoteUri), display_name=display_name(info.remoteUri))
-        )
+        invite = str(prm.rdata.wholeMsg)[:MAX_MESSAGE]
+        self._engine.last_invite = invite  # lab and tests: what the caller really sent
+        hints = parse_call_info(invite)  # RFC 7081: impp (a cue only) and grouptextchat
+        name = display_name(info.remoteUri)
+        incoming = IncomingCall(call.call_id, bare_uri(info.remoteUri), name, hints.impp, hints.group_chat)
+        self._engine.post(incoming)
         try:
             ringing = pj.CallOpParam()
             ringing.statusCode = 180
             call.answer(ringing)
         except pj.Error as err:
             log.warning("could not send 180 Ringing: %s", err.info())
+
+    def onInstantMessage(self, prm: Any) -> None:
+        # Reached only with cusax.sip_im_presence on (else firmware/sip/sip_im.py refuses MESSAGE
+        # first): pjsua has already answered 200. Chat is XMPP's (RFC 7081): logged, not shown.
+        log.info("SIP MESSAGE from %s (%d bytes) logged only: chat is XMPP", str(prm.fromUri)[:80],
+                 len(str(prm.msgBody)))  # fmt: skip
 
 
 class PhoneCall(pj.Call):  # type: ignore[misc]
@@ -108,7 +118,8 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
             early = info.lastStatusCode == 183 or self._has_active_audio(info)
             self._engine.post(CallRinging(self.call_id, early_media=early))
         elif state == pj.PJSIP_INV_STATE_CONFIRMED:
-            self._engine.post(CallConnected(self.call_id))
+            group = parse_call_info(_received(prm)).group_chat if self.outgoing else ""
+            self._engine.post(CallConnected(self.call_id, group_chat=group))
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
             self.ended = True
             self._engine.post(CallEnded(self.call_id, int(info.lastStatusCode), str(info.lastReason)))
@@ -139,3 +150,14 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
         return any(
             m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE for m in info.media
         )
+
+
+def _received(prm: Any) -> str:
+    """The SIP message that caused this call state change (the 200 OK), "" when none was received."""
+    try:
+        event = prm.e
+        if event.type != pj.PJSIP_EVENT_TSX_STATE or event.body.tsxState.type != pj.PJSIP_EVENT_RX_MSG:
+            return ""
+        return str(event.body.tsxState.src.rdata.wholeMsg)[:MAX_MESSAGE]
+    except (AttributeError, pj.Error):
+        return ""

@@ -13,6 +13,13 @@ from collections.abc import Callable
 
 from firmware.app import EngineFactory
 from firmware.config import Config
+from firmware.cusax import PHONE, assess
+
+
+def config_refusal(config: Config) -> str:
+    """Why SIP must not start ("" it may): the weaker leg under security_parity = "require"."""
+    security = assess(config)
+    return security.reason() if security.refused == PHONE else ""
 
 
 def sip_engines(
@@ -34,12 +41,18 @@ def sip_engines(
 
             detail = f"{type(err).__name__}: {err}"
             return lambda post: UnavailableEngine(post, detail)
+        refused = config_refusal(config)
+        if refused:  # RFC 7081 section 8, security_parity = "require": SIP is the weaker leg
+            from firmware.sip.unavailable import RefusedEngine
+
+            return lambda post: RefusedEngine(post, refused)
         prov = config.provisioning
         check_sync = on_check_sync if prov is not None and prov.check_sync != "off" else None
         source = prov.check_sync if prov is not None else "registrar"
         return lambda post: SipEngine(
             sip, audio, post, sound_card=sound_card, debug=debug,
             on_check_sync=check_sync, check_sync_from=source,
+            sip_im_presence=config.cusax.sip_im_presence,
         )  # fmt: skip
 
     return engine_for

@@ -57,3 +57,16 @@ class UnavailableEngine:
 
     def stop_tone(self) -> None:
         return None
+
+
+class RefusedEngine(UnavailableEngine):
+    """RFC 7081 section 8 with security_parity = "require": SIP is less protected than XMPP, so the
+    phone does not run it. The idle screen says so; calls fail at once with the reason."""
+
+    def start(self) -> None:
+        log.warning("SIP not started: %s (cusax.security_parity = require)", self.detail)
+        self.registration = RegState.FAILED
+        self.post(RegistrationChanged(RegState.FAILED, 0, self.detail[:60]))
+
+    def make_call(self, call_id: int, uri: str, headers: dict[str, str] | None = None) -> None:
+        self.post(CallFailedToStart(call_id, "Phone refused: less secure"))

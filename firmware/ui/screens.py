@@ -30,6 +30,14 @@ from types import MappingProxyType
 from firmware.events import RegState
 from firmware.state import EPOCH, CallView, Phase, PhoneState, View
 from firmware.ui.chat_screens import CHAT_SCREENS, banner
+from firmware.ui.cusax_screens import (
+    conference_panel,
+    idle_icons,
+    idle_line,
+    offer_hint,
+    party_lines,
+    prompt_panel,
+)
 from firmware.ui.drawing import Align, Drawing, Icon, IconName, Item, Rect, Text
 from firmware.ui.fonts import METRICS, fit, max_chars, sanitize, tail, wrap
 from firmware.ui.geometry import Box, bbox
@@ -49,6 +57,7 @@ from firmware.ui.layout import (
     unread_text,
     uri_text,
 )
+from firmware.ui.status_screens import STATUS_SCREENS
 from firmware.xmpp.model import ChatState
 from hal.types import AudioPath
 
@@ -215,14 +224,16 @@ def idle_screen(state: PhoneState, lay: Layout) -> Panel:
     and the footer hint -- or the unread messages, which matter more."""
     date = _date(state.now) if lay.width >= WIDE and state.now != EPOCH else ""
     line1, line2 = _registration_lines(state)
-    line2 = line2 or _chat_problem(state)
+    line2 = line2 or idle_line(state) or _chat_problem(state)  # idle_line: DND, security (RFC 7081)
     registered = state.registration.state is RegState.REGISTERED
-    if state.chat.unread:
+    if state.cusax.offer:
+        footer = offer_hint(state, lay)  # after a call: "Select: chat with Bob"
+    elif state.chat.unread:
         footer = _unread_line(state, lay, lay.foot_y)
     else:
         footer = hint(lay, "Lift handset to call") if registered else ()
     return Panel(
-        status=status_bar(state, lay, right_text=date),
+        status=status_bar(state, lay, icons=idle_icons(state), right_text=date),
         body=(
             Text(lay.cx, lay.big_y, _clock(state.now), LARGE, align=Align.CENTER),
             *centred(lay, lay.row1, line1),
@@ -253,6 +264,7 @@ def calling_screen(state: PhoneState, lay: Layout) -> Panel:
     call = state.call
     ringing = call is not None and call.ringing
     body: tuple[Item, ...] = _party(lay, call) if call is not None else _big_line(lay, state.last_dialed)
+    body = party_lines(state, lay) or body  # a roster contact by name (RFC 7081 section 3.5)
     if call is not None and call.early_media:
         body += _status_line(lay, "Early media", IconName.SPEAKER)
     return Panel(
@@ -265,7 +277,7 @@ def calling_screen(state: PhoneState, lay: Layout) -> Panel:
 def ringing_screen(state: PhoneState, lay: Layout) -> Panel:
     return Panel(
         status=status_bar(state, lay, "Incoming call", (IconName.BELL,)),
-        body=_party(lay, state.call) if state.call is not None else (),
+        body=party_lines(state, lay) or (_party(lay, state.call) if state.call is not None else ()),
         footer=hint(lay, "Lift to answer"),
     )
 
@@ -288,9 +300,12 @@ def in_call_screen(state: PhoneState, lay: Layout) -> Panel:
         return Panel(status=status_bar(state, lay, "In call", _route_icons(state)))
     held = call.local_hold or call.remote_hold
     icons = ((IconName.HOLD,) if held else ()) + _route_icons(state)
+    conference = conference_panel(state, lay, _duration(call.connected_at, state.now), icons)
+    if conference is not None:  # linked to a group chat (RFC 7081 section 4)
+        return conference
     return Panel(
         status=status_bar(state, lay, "In call", icons, _duration(call.connected_at, state.now)),
-        body=_party(lay, call) + _media_line(lay, call),
+        body=(party_lines(state, lay) or _party(lay, call)) + _media_line(lay, call),
         footer=_volume_bar(lay, state.volume),
     )
 
@@ -302,6 +317,7 @@ def ended_screen(state: PhoneState, lay: Layout) -> Panel:
     return Panel(
         status=status_bar(state, lay, icons=_route_icons(state)),
         body=_big_line(lay, reason, lay.big_y + 3) + centred(lay, lay.row1 + 5, party),
+        footer=offer_hint(state, lay),  # "Select: chat with Bob" (RFC 7081 C10)
     )
 
 
@@ -314,6 +330,8 @@ SCREENS: Mapping[Phase | View, Screen] = MappingProxyType(
         View.CONVERSATION: CHAT_SCREENS[View.CONVERSATION],
         View.REPLIES: CHAT_SCREENS[View.REPLIES],
         View.COMPOSE: CHAT_SCREENS[View.COMPOSE],
+        View.STATUS: STATUS_SCREENS[View.STATUS],  # provisioning, Phone and Chat (issue 4)
+        View.CREDENTIALS: STATUS_SCREENS[View.CREDENTIALS],  # the provisioning server's sign-in
         Phase.DIALTONE: dialtone_screen,
         Phase.DIALING: dialing_screen,
         Phase.CALLING: calling_screen,
@@ -333,7 +351,7 @@ def screen_key(state: PhoneState) -> Phase | View:
 def screen(state: PhoneState, size: tuple[int, int]) -> Drawing:
     """The Drawing for `state` on a panel of `size` (width, height) pixels."""
     lay = Layout(*size)
-    panel = SCREENS[screen_key(state)](state, lay)
+    panel = prompt_panel(state, lay) or SCREENS[screen_key(state)](state, lay)  # a call prompt first
     overlay, covered = _notice(lay, state.notice)
     if not overlay and state.phase is Phase.IDLE and state.nav.banner:
         overlay, covered = banner(state, lay)  # a new message, for a few seconds

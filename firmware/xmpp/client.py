@@ -198,6 +198,7 @@ class XmppEngine:
             "roster_subscription_request": self.session.on_subscribe,
             "message": self.session.on_message,
             "groupchat_message": self.session.on_groupchat,
+            "groupchat_presence": self.session.on_room_presence,
             "carbon_received": lambda msg: self.session.on_carbon(msg["carbon_received"], outgoing=False),
             "carbon_sent": lambda msg: self.session.on_carbon(msg["carbon_sent"], outgoing=True),
         }
@@ -404,6 +405,24 @@ class XmppEngine:
         self.stats.messages_sent += 1
         return True
 
+    def join_room(self, room: str) -> None:
+        """Join a group chat now (a conference call's linked room, RFC 7081 section 4)."""
+        if self.client is None or self.state is not ChatState.ONLINE:
+            log.warning("room %s not joined: chat not online", room)
+            return
+        if room in self.session.rooms:
+            return
+        self._spawn(self._join(room), "xmpp-join-room")
+
+    async def _join(self, room: str) -> None:
+        client = self.client
+        assert client is not None
+        nick = self._config.nick or self._bare.partition("@")[0]
+        await self.session.join_room(client, room, nick)
+        mine = self.session.rooms.get(room)
+        if mine is not None and self._status:  # joined mid-call: the room learns "On the phone" too
+            features.send_room_presence(client, f"{room}/{mine}", self._show, self._status)
+
     def set_presence(self, show: Show, status: str = "") -> None:
         """Our own presence (OFFLINE: appear offline while staying connected)."""
         self._show, self._status = show, clean_text(" ".join(status.split()), 140)[0]
@@ -413,6 +432,8 @@ class XmppEngine:
     def _send_presence(self) -> None:
         assert self.client is not None
         features.send_presence(self.client, self._show, self._status, self._caps_ver, self._sip_aor)
+        for room, nick in self.session.rooms.items():  # rooms see it too ("On the phone": section 4)
+            features.send_room_presence(self.client, f"{room}/{nick}", self._show, self._status)
 
     # ------------------------------------------------------------------ observation
 

@@ -73,3 +73,10 @@ def send_presence(xmpp: Any, show: Show, status: str, ver: str, sip_aor: str | N
     if sip_aor:
         pres.append(reach_element(sip_aor))
     pres.send()
+
+
+def send_room_presence(xmpp: Any, occupant: str, show: Show, status: str) -> None:
+    """Our presence in a joined room (XEP-0045 7.7: a status change is sent to our occupant JID)."""
+    if show is Show.OFFLINE:
+        return
+    xmpp.send_presence(pto=occupant, pshow=_SHOW_OUT.get(show), pstatus=status or None)

@@ -43,6 +43,9 @@ class Show(enum.Enum):
 class Presence:
     show: Show = Show.OFFLINE
     status: str = ""  # free text, already bounded and sanitised by the engine
+    # XEP-0152 reachability addresses the contact's presence carries (RFC 7081 C12): hints only,
+    # never an identity unless the contact's vCard lists the same address.
+    reach: tuple[Tel, ...] = ()
 
 
 OFFLINE = Presence()
@@ -106,3 +109,7 @@ class Room:
     nick: str
     name: str = ""
     occupants: tuple[str, ...] = field(default=())
+    # RFC 7081 section 4: the SIP URI of the room's audio/video conference (its disco#info
+    # muc#roominfo form), and the occupants whose room presence says they are on the phone.
+    av_uri: str = ""
+    on_phone: tuple[str, ...] = field(default=())

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout, PresenceError
 from slixmpp.jid import JID, InvalidJID
 
-from firmware.events import Event, RoomJoined, RosterChanged, RosterLoaded
-from firmware.xmpp import stanzas
+from firmware.events import Event, RosterChanged, RosterLoaded
+from firmware.xmpp import conference, stanzas
 from firmware.xmpp.cache import VCardCache
 from firmware.xmpp.chat import Chat, delay_stamp
 from firmware.xmpp.model import Room
@@ -107,6 +108,8 @@ class Session:
         )  # fmt: skip
         self.chat = Chat(post, stats, clock)
         self.rooms: dict[str, str] = {}  # joined room -> our nick there
+        self.occupants = conference.Occupants(post)  # who is in each room, who is on the phone
+        self._domain = default_domain
         self._strangers = DropLog(log, clock=clock)
 
     def _count_batch(self, updates: int) -> None:
@@ -135,25 +138,37 @@ class Session:
         self.vcards.online(jid for jid in self.roster.items if self.roster.can_see_card(jid))
 
     async def join_rooms(self, xmpp: slixmpp.ClientXMPP, rooms: list[str], nick: str) -> None:
-        muc = xmpp.plugin["xep_0045"]
         for room in rooms:
-            room_jid = bare_jid(room)
-            if room_jid is None:
-                log.warning("room %r is not a JID: not joined", room)
-                continue
-            try:
-                pres, _subject, occupants, _history = await muc.join_muc_wait(
-                    JID(room_jid), nick, maxstanzas=0, timeout=ROOM_JOIN_TIMEOUT_S
-                )
-            except (TimeoutError, PresenceError) as err:
-                log.warning("room %s not joined: %s", room_jid, getattr(err, "condition", "") or "no answer")
-                continue
-            mine = str(pres["from"].resource)
-            self.rooms[room_jid] = mine
-            others = sorted({clean_text(str(p["from"].resource), 40)[0] for p in occupants} - {mine})
-            self._stats.rooms_joined += 1
-            name = room_jid.partition("@")[0]
-            self._post(RoomJoined(Room(room_jid, mine, name, tuple(others[:MAX_OCCUPANTS]))))
+            await self.join_room(xmpp, room, nick)
+
+    async def join_room(self, xmpp: slixmpp.ClientXMPP, room: str, nick: str) -> None:
+        """Join one room; its disco#info may name a linked SIP conference (RFC 7081 section 4)."""
+        room_jid = bare_jid(room)
+        if room_jid is None:
+            log.warning("room %r is not a JID: not joined", room)
+            return
+        try:
+            pres, _subject, occupants, _history = await xmpp.plugin["xep_0045"].join_muc_wait(
+                JID(room_jid), nick, maxstanzas=0, timeout=ROOM_JOIN_TIMEOUT_S
+            )
+        except (TimeoutError, PresenceError) as err:
+            log.warning("room %s not joined: %s", room_jid, getattr(err, "condition", "") or "no answer")
+            return
+        mine = str(pres["from"].resource)
+        self.rooms[room_jid] = mine
+        others = sorted({clean_text(str(p["from"].resource), 40)[0] for p in occupants} - {mine})
+        self._stats.rooms_joined += 1
+        name = room_jid.partition("@")[0]
+        self.occupants.joined(Room(room_jid, mine, name, tuple(others[:MAX_OCCUPANTS])))
+        av_uri = await conference.room_av_uri(xmpp, room_jid, ROOM_JOIN_TIMEOUT_S)
+        if av_uri:
+            self.occupants.linked(room_jid, av_uri)
+
+    def on_room_presence(self, pres: Any) -> None:
+        """Occupants coming, going, or saying they are on the phone (after our join)."""
+        sender = pres["from"]
+        available = pres["type"] not in ("unavailable", "error")
+        self.occupants.on_presence(str(sender.bare), str(sender.resource), available, str(pres["status"]))
 
     # ------------------------------------------------------------------ incoming stanzas
 
@@ -183,6 +198,9 @@ class Session:
         except ValueError:
             priority = 0
         presence = parse_presence(ptype, str(pres["status"]))
+        reach = conference.reach_addresses(pres.xml, self._domain)  # XEP-0152 (RFC 7081 C12)
+        if reach and presence.show.online:
+            presence = replace(presence, reach=reach)
         self.presences.update(sender.bare, str(sender.resource), presence, priority)
         photo = stanzas.photo_hash(pres.xml)
         if photo is not None:

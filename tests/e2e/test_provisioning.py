@@ -147,3 +147,43 @@ def test_check_sync_notify_through_the_registrar_triggers_reprovisioning(
     a.wait(registration="registered", timeout=10)
     assert registrar.wait_registered("1005")
     assert time.monotonic() - sent < 5.0
+
+
+def test_sign_in_on_the_keypad_after_401_then_the_status_screen_shows_the_profile(
+    registrar: Kamailio, prov: LabProvisioning, tmp_path: Path
+) -> None:
+    """A phone without stored credentials gets 401: the person types a user ID and password on the
+    keypad (multi-tap), is refused once, tries again, and the phone is provisioned and registers."""
+    prov.add_device(MAC, "4711", "ok42", sip_profile(registrar, "1001"))  # numeric user IDs are common
+    config = {
+        "provisioning": prov.bootstrap(),  # no credentials: asked on the phone (polls every second)
+        "hardware": {"backend": "sim"},
+        "phone": {"state_dir": str(tmp_path / "state-s")},
+    }
+    root = fake_device_root(tmp_path / "device-s", MAC)
+    with PhoneAgent(tmp_path / "phone-s", "s", config, extra_args=["--device-root", str(root)]) as a:
+        _until(lambda: a.state()["chat"]["view"] == "credentials", what="sign-in dialog")
+        screen = a.screen()
+        assert screen[0].startswith("Sign in") and "123" in screen[0] and "User ID" in "\n".join(screen)
+        # User ID in 123 mode; SELECT; "ok" by multi-tap (6 x3, 5 x2), # to digits, then a wrong "41".
+        a.press("4", "7", "1", "1", "select", "6", "6", "6", "5", "5", "#", "4", "1", "select")
+        _until(lambda: "Rejected, try again" in a.screen(), what="rejection shown")
+        assert a.state()["chat"]["view"] == "credentials" and "4711" in "\n".join(a.screen())
+        a.press("select", "6", "6", "6", "5", "5", "#", "4", "2")
+        assert "****" in "".join(a.screen()).replace(" ", "")  # masked
+        a.press("select")
+        a.wait(registration="registered", timeout=15)
+        assert registrar.wait_registered("1001")
+        status = a.request("provisioning")
+        assert status["state"] == "ok" and status["version"] == 1 and not status["credentials_needed"]
+        _until(lambda: a.state()["chat"]["view"] == "home", what="dialog closed")
+        a.press("menu")  # no XMPP account: MENU opens the status screen
+        _until(lambda: a.state()["chat"]["view"] == "status", what="status screen")
+        _until(lambda: "Profile: v1" in a.screen(), what="profile version on the status screen")
+        screen = a.screen()
+        assert "Provisioning: ok" in screen and any(line.startswith("Updated: ") for line in screen)
+        a.press("down", "down", "down", "down", "down", "down")
+        assert "Phone: registered" in a.screen()
+        log = a.log_tail(100_000)
+    assert "ok42" not in log and "ok41" not in log  # the password is in no log line
+    assert "sign-in entered for user '4711'" in log

@@ -45,12 +45,14 @@ from firmware.events import (
     CallRinging,
     ChatConnectionChanged,
     ChatHistoryLoaded,
+    CredentialsRequested,
     DialRequest,
     Event,
     IncomingCall,
     MessageReceived,
     Notice,
     PresencesChanged,
+    ProvisioningChanged,
     RegistrationChanged,
     RegState,
     RoomJoined,
@@ -63,6 +65,7 @@ from firmware.events import (
     VCardLoaded,
 )
 from firmware.machine import COMMON, HANDLERS, step
+from firmware.provisioning.events import ProvState
 from firmware.state import EPOCH, CallView, Direction, Phase, PhoneState, Registration, Settings
 from firmware.xmpp.model import ChatMessage, ChatState, Contact, Presence, Room, Show, Tel, VCard
 from hal.types import AudioPath, HookChanged, Key, KeyPressed
@@ -207,6 +210,7 @@ def sample_events(state: PhoneState) -> list[Event]:
         Notice("Headset error"),
         Notice(""),
         *CHAT_SAMPLES,
+        *PROVISIONING_SAMPLES,
     ]
 
 
@@ -222,6 +226,16 @@ CHAT_SAMPLES: list[Event] = [
     MessageReceived(ChatMessage("", "no peer", _AT)),
     RoomJoined(Room("room@muc.example.org", "me")),
     ChatHistoryLoaded((SavedChat(_ALICE, (ChatMessage(_ALICE, "old", _AT),), 1),)),
+]
+
+
+PROVISIONING_SAMPLES: list[Event] = [
+    *(
+        ProvisioningChanged(s, 3, _AT, _AT, "why", ("unknown key x",), "prov.example.org/p")
+        for s in ProvState
+    ),
+    CredentialsRequested("deskphone provisioning"),
+    CredentialsRequested("deskphone provisioning", rejected=True),
 ]
 
 

@@ -35,6 +35,7 @@ from firmware.events import (
     CallEnded,
     ChatConnectionChanged,
     ChatHistoryLoaded,
+    CredentialsRequested,
     Event,
     IncomingCall,
     MessageReceived,
@@ -134,6 +135,9 @@ RECIPES: dict[str, tuple[View, list[Event]]] = {
     "compose": (View.COMPOSE, [*ONLINE, HELLO, *keys(Key.SELECT, Key.SELECT, Key.SELECT)]),
     "compose_pending": (View.COMPOSE, [*ONLINE, HELLO, *keys(Key.SELECT, Key.SELECT, Key.SELECT, Key.D4)]),
     "room": (View.CONVERSATION, [*ONLINE, RoomJoined(ROOM), *keys(Key.MENU, Key.SELECT)]),
+    # issue 4 (firmware/machine_status.py): MENU on the chat list opens the status screen
+    "status": (View.STATUS, [*ONLINE, HELLO, *keys(Key.MENU, Key.MENU)]),
+    "credentials": (View.CREDENTIALS, [*ONLINE, HELLO, CredentialsRequested("deskphone provisioning")]),
 }
 STATES: dict[str, PhoneState] = {name: run(PhoneState(), events)[0] for name, (_, events) in RECIPES.items()}
 
@@ -230,9 +234,7 @@ ROWS: list[Any] = [
         id="chats-select",
     ),
     pytest.param("chats", key(Key.BACK), View.HOME, (CancelTimer(Timer.CHAT_IDLE),), {}, id="chats-back"),
-    pytest.param(
-        "chats", key(Key.MENU), View.HOME, (CancelTimer(Timer.CHAT_IDLE),), {}, id="chats-menu-toggle"
-    ),
+    pytest.param("chats", key(Key.MENU), View.STATUS, (IDLE_TIMER,), {}, id="chats-menu-status"),
     pytest.param("chats", key(Key.CONTACTS), View.ROSTER, (IDLE_TIMER,), {}, id="chats-contacts"),
     pytest.param("chats_empty", key(Key.SELECT), View.CHATS, (IDLE_TIMER,), {}, id="chats-empty-select"),
     # CONVERSATION
@@ -827,8 +829,10 @@ class ChatHarness:
         assert set(chat.unread) <= set(chat.history)
         assert all(n > 0 for n in chat.unread.values())
         assert chat.unread_total == sum(chat.unread.values())
-        if nav.view is not View.HOME:
-            assert s.phase is Phase.IDLE and chat.enabled
+        if nav.view is View.CREDENTIALS:  # the sign-in dialog (issue 4): no inactivity timeout
+            assert s.phase is Phase.IDLE and s.provisioning.sign_in.open
+        elif nav.view is not View.HOME:
+            assert s.phase is Phase.IDLE and (chat.enabled or nav.view is View.STATUS)
             assert Timer.CHAT_IDLE in self.timers
         if nav.entry.pending is not None:
             assert nav.view is View.COMPOSE and Timer.MULTITAP in self.timers

@@ -120,4 +120,19 @@ from .chat_cases import CHAT_CASES, CHAT_EXPECTED_WORDS, CHAT_WIDE_CASES  # noqa
 
 CASES.update(CHAT_CASES)
 WIDE_CASES += CHAT_WIDE_CASES
-__all__ = ["BASE", "BOB_IN", "CASES", "CHAT_EXPECTED_WORDS", "CONNECTED", "NOW", "WIDE_CASES"]
+
+# The status screen and the sign-in dialog (issue 4), in tests/ui/status_cases.py.
+from .status_cases import STATUS_CASES, STATUS_EXPECTED_WORDS, STATUS_WIDE_CASES  # noqa: E402
+
+CASES.update(STATUS_CASES)
+WIDE_CASES += STATUS_WIDE_CASES
+__all__ = [
+    "BASE",
+    "BOB_IN",
+    "CASES",
+    "CHAT_EXPECTED_WORDS",
+    "CONNECTED",
+    "NOW",
+    "STATUS_EXPECTED_WORDS",
+    "WIDE_CASES",
+]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from firmware.events import (
     ChatConnectionChanged,
+    CredentialsRequested,
     MessageReceived,
     PresencesChanged,
     RoomJoined,
@@ -44,11 +45,15 @@ VIEWS_AT: dict[View, list[Key]] = {
     View.CONVERSATION: [Key.MENU, Key.SELECT],
     View.REPLIES: [Key.MENU, Key.SELECT, Key.SELECT],
     View.COMPOSE: [Key.MENU, Key.SELECT, Key.SELECT, Key.SELECT, Key.D2, Key.D2],
+    View.STATUS: [Key.MENU, Key.MENU],  # issue 4: MENU on the chat list
 }
 
 
 def in_view(state: PhoneState, view: View) -> PhoneState:
-    state = feed(state, [KeyPressed(k) for k in VIEWS_AT[view]])
+    if view is View.CREDENTIALS:  # issue 4: the provisioning server opens it, not a key
+        state = feed(state, [CredentialsRequested("deskphone provisioning")])
+    else:
+        state = feed(state, [KeyPressed(k) for k in VIEWS_AT[view]])
     assert state.nav.view is view
     return state
 

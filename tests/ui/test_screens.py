@@ -38,7 +38,7 @@ from firmware.ui.fonts import SUPPORTED
 from firmware.ui.geometry import bbox
 from hal.types import AudioPath
 
-from .cases import BASE, BOB_IN, CASES, CHAT_EXPECTED_WORDS, CONNECTED, NOW, WIDE_CASES
+from .cases import BASE, BOB_IN, CASES, CHAT_EXPECTED_WORDS, CONNECTED, NOW, STATUS_EXPECTED_WORDS, WIDE_CASES
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -126,6 +126,7 @@ EXPECTED_WORDS: dict[str, tuple[str, ...]] = {
     "ended_failed": ("Service Unavailable", "(503)", "1002"),
     "ended_normal": ("Call ended", "Alice"),
     **CHAT_EXPECTED_WORDS,
+    **STATUS_EXPECTED_WORDS,
 }
 
 
