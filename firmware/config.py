@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo
@@ -22,6 +23,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from firmware.errors import ConfigError
 from hal.config import AudioConfig, DisplayConfig, HalConfig, HookConfig, KeypadConfig
 from hal.errors import HalConfigError
+
+
+def _has_invisible(value: str) -> bool:
+    """Control, format (bidi overrides, zero-width) or unassigned characters: never in an address."""
+    return any(unicodedata.category(ch).startswith("C") for ch in value)
+
+
+def is_bare_jid(value: str) -> bool:
+    local, _, domain = value.partition("@")
+    return (
+        bool(local and domain)
+        and "/" not in value
+        and not any(ch.isspace() for ch in value)
+        and not (_has_invisible(value))
+    )
 
 
 class _Model(BaseModel):
@@ -61,6 +77,8 @@ class Sip(_Model):
     def _no_spaces(cls, value: str) -> str:
         if any(ch.isspace() or ch in "<>\"'" for ch in value):
             raise ValueError("must not contain spaces, quotes or angle brackets")
+        if _has_invisible(value):
+            raise ValueError("must not contain control or formatting characters")
         return value
 
     @property
@@ -90,8 +108,7 @@ class Xmpp(_Model):
     @field_validator("jid")
     @classmethod
     def _bare_jid(cls, value: str) -> str:
-        local, _, domain = value.partition("@")
-        if not local or not domain or "/" in value or any(ch.isspace() for ch in value):
+        if not is_bare_jid(value):
             raise ValueError("must be a bare JID like user@example.org")
         return value
 
@@ -279,8 +296,7 @@ class Provisioning(_Model):
     @classmethod
     def _bare_jids(cls, value: list[str]) -> list[str]:
         for jid in value:
-            local, _, domain = jid.partition("@")
-            if not local or not domain or "/" in jid or any(ch.isspace() for ch in jid):
+            if not is_bare_jid(jid):
                 raise ValueError(f"{jid!r} is not a bare JID like admin@example.org")
         return value
 

@@ -236,41 +236,43 @@ class Agent:
         return xmpp.snapshot() if isinstance(xmpp, XmppEngine) else None
 
     async def _memory(self, req: dict[str, Any]) -> Any:
-        """Resilience (soak): RSS, Python object counts by type (top `top`), and with
-        PYTHONTRACEMALLOC set the allocation sites holding the most memory."""
+        """Soak diagnostics (tests/resilience): RSS (after malloc_trim when `trim`), Python objects by
+        type (top `top`), allocation sites when PYTHONTRACEMALLOC is set, what holds the newest
+        object of type `who`, pjmedia's active conference ports and the engine's live calls."""
         import collections
+        import ctypes
         import gc
         import tracemalloc
 
         gc.collect()
-        if req.get("trim"):  # give freed heap back to the kernel first: tells a leak from retention
-            import ctypes
-
+        if req.get("trim"):  # hand freed heap back to the kernel: tells a leak from retention
             ctypes.CDLL("libc.so.6").malloc_trim(0)
-        rss = next((int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-                    if line.startswith("VmRSS:")), 0)  # fmt: skip
+        status = Path("/proc/self/status").read_text().splitlines()
+        rss = next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
         objects = gc.get_objects()
-        types = collections.Counter(type(o).__name__ for o in objects)
         top = int(req.get("top", 15))
-        sites = (
-            [f"{s.traceback[0]}: {s.size // 1024} KiB in {s.count}"
-             for s in tracemalloc.take_snapshot().statistics("lineno")[:top]]
-            if tracemalloc.is_tracing() else []
-        )  # fmt: skip
+        types = collections.Counter(type(o).__name__ for o in objects).most_common(top)
+        sites: list[str] = []
+        if tracemalloc.is_tracing():
+            for stat in tracemalloc.take_snapshot().statistics("lineno")[:top]:
+                sites.append(f"{stat.traceback[0]}: {stat.size // 1024} KiB in {stat.count}")
         holders: list[str] = []
-        if who := req.get("who"):  # what keeps instances of type `who` alive (two levels up)
-            sample = [o for o in objects if type(o).__name__ == who][-1:]
-            for ref in gc.get_referrers(*sample) if sample else []:
-                if ref is objects:
-                    continue
-                up = [type(r).__name__ + (f" {r.get('__qualname__', '')}" if isinstance(r, dict) else "")
-                      for r in gc.get_referrers(ref) if r is not objects][:5]  # fmt: skip
+        sample = [o for o in objects if type(o).__name__ == req.get("who")][-1:]
+        for ref in gc.get_referrers(*sample) if sample else []:
+            if ref is not objects:
+                up = [type(r).__name__ for r in gc.get_referrers(ref) if r is not objects][:5]
                 holders.append(
                     f"{type(ref).__name__} (len {len(ref) if hasattr(ref, '__len__') else '-'}) <- {up}"
                 )
-        ep = pj.Endpoint.instance()
-        return {"rss_kib": rss, "objects": len(objects), "types": dict(types.most_common(top)), "sites": sites,
-                "holders": holders, "media_ports": ep.mediaActivePorts(), "calls": len(self._engine()._calls)}  # fmt: skip
+        return {
+            "rss_kib": rss,
+            "objects": len(objects),
+            "types": dict(types),
+            "sites": sites,
+            "holders": holders,
+            "media_ports": pj.Endpoint.instance().mediaActivePorts(),
+            "calls": len(self._engine()._calls),
+        }
 
     async def _early_media(self, req: dict[str, Any]) -> Any:
         """Ringing callee: answer 183 with SDP so the caller gets early media (and a tone in it)."""

@@ -28,6 +28,7 @@ from firmware.events import CallFailedToStart, Event, RegistrationChanged, RegSt
 from firmware.sip import media
 from firmware.sip.callbacks import PhoneAccount, PhoneCall
 from firmware.sip.checksync import CheckSyncEndpoint, CheckSyncListener, source_host
+from firmware.sip.invite_guard import InviteGuard
 from firmware.sip.probe import RegistrarProbe
 from firmware.sip.sip_im import SipImGuard
 
@@ -107,6 +108,7 @@ class SipEngine:
         # RFC 7081 section 2: no IM or presence over SIP unless the profile says so (sip_im.py).
         self._sip_im_presence = sip_im_presence
         self._im_guard: SipImGuard | None = None
+        self._invite_guard: InviteGuard | None = None
         self.last_invite = ""  # the last incoming INVITE as received (lab, tests)
         self.extra_headers: dict[str, str] = {}  # lab only: crafted headers on every outgoing INVITE
 
@@ -141,6 +143,8 @@ class SipEngine:
         if not self._sip_im_presence:
             self._im_guard = SipImGuard(ep)
             self._im_guard.start()
+        self._invite_guard = InviteGuard()
+        self._invite_guard.start()
         self.kick()  # the REGISTER is out: poll fast for its answer
         self._probe = RegistrarProbe(
             host=self._sip.registrar, port=self._sip.effective_port, transport=self._sip.transport,
@@ -179,6 +183,9 @@ class SipEngine:
         if self._im_guard is not None:
             self._im_guard.stop()
             self._im_guard = None
+        if self._invite_guard is not None:
+            self._invite_guard.stop()
+            self._invite_guard = None
         # We un-REGISTERed above and hung up every call: without NO_NETWORK pjsua would do it again
         # and then sleep a fixed second, which a provisioned account change would wait for.
         self._ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 
-Clock = Callable[[], float]
+from firmware.ratelimit import Clock, TokenBucket
+
+__all__ = ["Clock", "TokenBucket"]
 
 
 def clean_text(text: str, limit: int, *, newlines: bool = False) -> tuple[str, int]:
@@ -33,26 +34,6 @@ def clean_text(text: str, limit: int, *, newlines: bool = False) -> tuple[str, i
     if len(text) <= limit:
         return text, early_cut
     return text[:limit], len(text) - limit + early_cut
-
-
-class TokenBucket:
-    """`rate` tokens per second, at most `burst` saved up; `take()` spends one if there is one."""
-
-    def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self._tokens = burst
-        self._last = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
 
 
 class Buckets:
