@@ -89,3 +89,69 @@ def test_pi_gen_stage_runs_the_same_install_script() -> None:
     packages = (stage / "00-install/00-packages").read_text().split()
     assert {"python3-venv", "python3-rpi-lgpio", "python3-alsaaudio"} <= set(packages)
     assert "RPi.GPIO" not in packages and "python3-rpi.gpio" not in packages  # never next to rpi-lgpio
+
+
+def _target_env(arch: str, python: str) -> dict[str, str]:
+    return {
+        "platform_machine": arch, "python_version": python, "python_full_version": f"{python}.0",
+        "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+        "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": "",
+    }  # fmt: skip
+
+
+def test_the_pi_wheelhouse_is_complete(tmp_path: Path) -> None:
+    """image/build.sh installs the Pi offline from image/wheelhouse.sh's aarch64 / CPython 3.13
+    wheelhouse (Raspberry Pi OS trixie): every requirement, transitively, must have a wheel there
+    that such a Python accepts (pip cannot check this on this host: it evaluates markers for x86)."""
+    import zipfile
+    from email.parser import Parser
+
+    from packaging.requirements import Requirement
+    from packaging.tags import Tag
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    out = tmp_path / "wheels"
+    proc = subprocess.run(
+        ["bash", str(IMAGE / "wheelhouse.sh"), str(out), "aarch64", "3.13"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    platforms = {
+        "any",
+        *(f"{g}_aarch64" for g in ("manylinux2014", *(f"manylinux_2_{n}" for n in range(17, 42)))),
+    }
+    accepted = {
+        Tag(i, a, p)
+        for i in ("cp313", "py3", "py2.py3", "cp32")
+        for a in ("cp313", "abi3", "none")
+        for p in platforms
+    }
+    wheels: dict[str, Path] = {}
+    for whl in out.glob("*.whl"):
+        name, _, _, tags = parse_wheel_filename(whl.name)
+        if any(
+            Tag(t.interpreter, t.abi, t.platform) in accepted or (t.abi == "abi3" and t.platform in platforms)
+            for t in tags
+        ):
+            wheels[canonicalize_name(name)] = whl
+    env = _target_env("aarch64", "3.13")
+    todo, seen, missing = [Requirement("cusax-deskphone")], set(), []
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in wheels:
+            missing.append(str(req))
+            continue
+        with zipfile.ZipFile(wheels[name]) as z:
+            meta_name = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+            meta = Parser().parsestr(z.read(meta_name).decode())
+        for dep in meta.get_all("Requires-Dist") or []:
+            r = Requirement(dep)
+            if r.marker is None or r.marker.evaluate(env):
+                todo.append(r)
+    assert not missing, f"no aarch64 / cp313 wheel for: {missing}"
+    assert "pjsua2-python" not in seen  # the Pi gets pjsua2 from image/pjproject.sh
+    print(f"Pi wheelhouse: {len(seen)} distributions, all with aarch64 / CPython 3.13 wheels")

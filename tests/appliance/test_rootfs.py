@@ -4,10 +4,11 @@ amd64 (Debian 12): the real pjsua2 wheel from PyPI; the phone registers over TLS
 Kamailio (on the host's 127.0.0.1: the container shares the network), the first-boot unit imports
 the boot partition's deskphone.toml, pjmedia's realtime request is tried inside the sandbox, and
 the watchdog restarts a hung daemon.
-arm64 (Debian 13 like Raspberry Pi OS today: Python 3.13, systemd 257; qemu-user through
-binfmt): the same payload; pjsua2 is not there (image/pjproject.sh needs the upstream tarball,
-which CI cannot download), so the phone must come up anyway, send READY and say "SIP module
-missing"; the watchdog restarts it too.
+arm64 (Debian 12 under qemu-user through binfmt): the same payload; pjsua2 is not there
+(image/pjproject.sh needs the upstream tarball, which CI cannot download), so the phone must come
+up anyway, send READY and say "SIP module missing"; the watchdog restarts it too.
+Raspberry Pi OS's systemd (257, Debian 13): the units are verified and scored by it in a small
+Debian 13 root (Debian 13 cannot boot under this host's qemu-user; see rootfs.TARGETS).
 
 Base root file systems are cached (DESKPHONE_CACHE, default /var/cache/deskphone-ci) keyed by
 suite, architecture and package list: cold ~25 s amd64 / ~3 min arm64, warm: a tar extract.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -29,7 +31,7 @@ import pytest
 from firmware.lab.kamailio import Kamailio
 from firmware.lab.phone import phone_config, write_toml
 from tests.appliance import rootfs
-from tests.appliance.test_units import ALL_UNITS, EXPOSURE_MAX, SERVICES, exposure
+from tests.appliance.test_units import ALL_UNITS, EXPOSURE_MAX, SERVICES
 
 pytestmark = [pytest.mark.appliance, pytest.mark.timeout(900)]
 
@@ -83,17 +85,61 @@ def _installed_root(arch: str, tmp: Path, **env: str) -> Path:
     return root
 
 
-def _verify_installed_units(root: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    assert analyze
-    proc = subprocess.run(
-        [analyze, "verify", f"--root={root}", *ALL_UNITS], capture_output=True, text=True, check=False
-    )
+def _verify_installed_units(root: Path, own_systemd: bool = False) -> None:
+    """verify (no output at all) and security (<= 2.0) on the installed, unmodified units.
+
+    own_systemd: run the root's own systemd-analyze through chroot (the arm64 Debian 13 root has
+    systemd 257 like Raspberry Pi OS; the host's 252 would warn about 257's keys in Debian's units).
+    """
+    if own_systemd:
+        run_proc = Path(root / "proc/self").exists()
+        if not run_proc:
+            rootfs.run(["mount", "-t", "proc", "proc", str(root / "proc")])
+        try:
+            analyze = [
+                "chroot",
+                str(root),
+                "/usr/bin/env",
+                "-i",
+                "PATH=/usr/bin:/bin",
+                "/usr/bin/systemd-analyze",
+            ]
+            version = rootfs.run([*analyze, "--version"]).stdout.split("\n")[0]
+            proc = subprocess.run(
+                [*analyze, "verify", *ALL_UNITS], capture_output=True, text=True, check=False
+            )
+            scores = [
+                subprocess.run(
+                    [*analyze, "security", "--offline=yes", s], capture_output=True, text=True, check=False
+                )
+                for s in SERVICES
+            ]
+        finally:
+            if not run_proc:
+                rootfs.run(["umount", str(root / "proc")])
+    else:
+        host = shutil.which("systemd-analyze")
+        assert host
+        version = rootfs.run([host, "--version"]).stdout.split("\n")[0]
+        proc = subprocess.run(
+            [host, "verify", f"--root={root}", *ALL_UNITS], capture_output=True, text=True, check=False
+        )
+        scores = [
+            subprocess.run(
+                [host, "security", "--offline=yes", f"--root={root}", s],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            for s in SERVICES
+        ]
     assert proc.returncode == 0 and not proc.stdout and not proc.stderr, proc.stdout + proc.stderr
-    for service in SERVICES:
-        score, report = exposure(analyze, Path(service), root=root)
-        rootfs.log(f"{service}: exposure {score} (installed unit, --root)")
-        assert score <= EXPOSURE_MAX, report
+    for service, result in zip(SERVICES, scores, strict=True):
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+        assert match, result.stdout + result.stderr
+        score = float(match.group(1))
+        rootfs.log(f"{service}: exposure {score} (installed unit, {version})")
+        assert score <= EXPOSURE_MAX, result.stdout
 
 
 def _write_config(root: Path, doc: dict[str, object]) -> None:
@@ -271,8 +317,8 @@ def arm64_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_arm64_installed_units_verify(arm64_root: Path) -> None:
-    _verify_installed_units(arm64_root)
-    header = (arm64_root / "usr/bin/python3.13").read_bytes()[:20]
+    _verify_installed_units(arm64_root, own_systemd=True)  # its own (aarch64) systemd-analyze, under qemu
+    header = (arm64_root / "usr/bin/python3.11").read_bytes()[:20]
     assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183  # EM_AARCH64
 
 
@@ -290,3 +336,25 @@ def test_arm64_boots_to_ready_without_sip_and_recovers_from_a_hang(arm64_root: P
         assert box.show(UNIT, "NRestarts")["NRestarts"] == "0"
         took = _hang_and_recover(box)
         rootfs.log(f"arm64: SIGUSR2 hang -> watchdog kill -> READY again: {took:.1f} s")
+
+
+# ---------------------------------------------------------------------- Raspberry Pi OS's systemd
+
+
+def test_units_verify_with_the_systemd_of_raspberry_pi_os(tmp_path: Path) -> None:
+    """Raspberry Pi OS today is Debian 13 with systemd 257: its systemd-analyze must accept the units
+    too (no output) and score them <= 2.0. A Debian 13 amd64 root with systemd only: unit files do
+    not depend on the architecture, and it needs no qemu."""
+    root = tmp_path / "trixie"
+    rootfs.extract(rootfs.base_tarball("x86_64", "trixie", ("systemd",)), root)
+    units = root / "usr/lib/systemd/system"
+    for unit in ALL_UNITS:
+        shutil.copy(rootfs.REPO / "systemd" / unit, units / unit)
+    for exe in ("opt/deskphone/bin/deskphone", "opt/deskphone/libexec/deskphone-firstboot"):
+        (root / exe).parent.mkdir(parents=True, exist_ok=True)
+        (root / exe).write_text("#!/bin/sh\n")
+        (root / exe).chmod(0o755)
+    for group in ("deskphone", "gpio", "i2c", "spi"):
+        rootfs.run(["groupadd", "--root", str(root), "--system", group])
+    rootfs.run(["useradd", "--root", str(root), "--system", "--gid", "deskphone", "deskphone"])
+    _verify_installed_units(root, own_systemd=True)

@@ -66,9 +66,14 @@ def abstract_socket() -> Iterator[Listener]:
     sock.close()
 
 
-def _config() -> config_mod.Config:
+def _doc() -> dict[str, object]:
+    """A config document as `deskphone run` reads it from its file."""
     sip = {"domain": "lab.test", "registrar": "127.0.0.1", "port": 9, "transport": "udp", "user": "1001"}
-    return config_mod.parse({"sip": sip, "hardware": {"backend": "sim"}})
+    return {"sip": sip, "hardware": {"backend": "sim"}}
+
+
+def _config() -> config_mod.Config:
+    return config_mod.parse(_doc())
 
 
 def _phone(config: config_mod.Config) -> Phone:
@@ -218,7 +223,7 @@ def test_run_phone_sends_ready_under_systemd(path_socket: Listener, monkeypatch:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         loop.call_later(0.6, os.kill, os.getpid(), signal.SIGTERM)
-        await run_phone(_config(), terminal=False)
+        await run_phone(_doc(), terminal=False)
 
     asyncio.run(scenario())
     messages = path_socket.recv_until("STOPPING=1")
@@ -243,7 +248,7 @@ def test_missing_pjsua2_keeps_the_phone_up(path_socket: Listener, monkeypatch: p
 
     async def scenario() -> None:
         asyncio.get_running_loop().call_later(0.5, os.kill, os.getpid(), signal.SIGTERM)
-        await run_phone(_config(), terminal=False)
+        await run_phone(_doc(), terminal=False)
 
     asyncio.run(scenario())
     messages = path_socket.recv_until("STOPPING=1")
