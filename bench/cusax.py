@@ -122,6 +122,22 @@ def index_memory(roster: tuple[Contact, ...]) -> tuple[int, int]:
     return after - before, len(index)
 
 
+def state_memory(count: int) -> int:
+    """Bytes the logged-in PhoneState holds with `count` contacts and their vCards' tels (tracemalloc):
+    the contacts, the roster and the tel index, built while tracing and kept alive by the state."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        state, _ = loaded_state(contacts(count))
+        gc.collect()
+        size = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(state.cusax.tels) == 2 * count
+    return size
+
+
 def _verified(name: str) -> Callable[[list[str]], bool]:
     """A frame check: the ringing screen shows this contact as verified."""
 

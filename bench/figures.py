@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.soak import kib_per_call
 from bench.stats import Figure, fmt, summarize
 
 Series = dict[str, list[float]]
@@ -22,6 +23,11 @@ class Results:
     phone_rtt: dict[str, Series] = field(default_factory=dict)
     baresip_rtt: dict[str, Series] = field(default_factory=dict)
     idle: dict[str, Series] = field(default_factory=dict)
+    cusax: dict[str, Series] = field(default_factory=dict)  # by roster size: "frame" (ms), "index_kib"
+    state_memory: Series = field(default_factory=dict)  # by roster size: bytes (tracemalloc)
+    roster_rss: Series = field(default_factory=dict)  # bench/roster.py: rss_<size>, vcards_<size>
+    soak: Series = field(default_factory=dict)  # bench/soak.py: caller, callee (MiB per call), call_ms
+    provisioning: list[Figure] = field(default_factory=list)  # from bench/provisioning.py
 
 
 def _startup(res: Results) -> list[Figure]:
@@ -233,8 +239,116 @@ def _resources(res: Results) -> list[Figure]:
     ]
 
 
+def _cusax(res: Results) -> list[Figure]:
+    rows = []
+    for key, size in (("5c", "1000"), ("5d", "10000")):
+        c = res.cusax[size]
+        rows.append(
+            Figure(
+                key,
+                f"INVITE -> ringing, verified caller ID, {int(size):,} contacts",
+                "ms",
+                c["frame"],
+                note=f"in-process (bench/cusax.py): the state holds {int(size):,} roster contacts with "
+                "their vCards' tels (2 each); `IncomingCall` for a random contact's number posted on the "
+                "loop (what the engine does from `onIncomingCall`) -> `show()` of the frame with "
+                f"'<name> \u2713' (RFC 7081 verified). Tel index: {fmt(c['index_kib'][0])} KiB.",
+            )
+        )
+    return rows
+
+
+def _memory(res: Results) -> list[Figure]:
+    r, sm, soak = res.roster_rss, res.state_memory, res.soak
+    calls = len(soak["caller"]) - 1
+    left = fmt(summarize(r["vcards_1000"]).median)
+    growth = ", ".join(
+        f"{who} {fmt(soak[who][0])} -> {fmt(soak[who][-1])} MiB" for who in ("caller", "callee")
+    )
+    return [
+        Figure(
+            "8d",
+            "RSS logged into XMPP, 1,000 contacts",
+            "MiB",
+            r["rss_1000"],
+            note="VmRSS of a phone agent registered (SIP) and online on a lab Prosody whose roster "
+            "for it holds 1,000 contacts (written to Prosody's storage); read 1 s after the roster "
+            "was loaded and the vCard queue drained or 5 s passed (median vCard requests still "
+            f"pending: {left}; the contacts have no cards). Same set-up with a 1-contact roster: "
+            f"{fmt(summarize(r['rss_1']).median)} MiB (N={len(r['rss_1'])}); a fresh agent each run.",
+        ),
+        Figure(
+            "8e",
+            "state memory with 1,000 contacts + vCards (in-process)",
+            "KiB",
+            [b / 1024 for b in sm["1000"]],
+            note="tracemalloc of the firmware's `PhoneState` after login with 1,000 contacts, their "
+            "names and vCard tels (2 each) and the tel index, built while tracing (not a process "
+            f"RSS); the same with an empty roster: {fmt(sm['0'][0] / 1024)} KiB.",
+        ),
+        Figure(
+            "8f",
+            f"RSS growth over {calls:,} consecutive calls, caller",
+            "KiB/call",
+            [kib_per_call(soak["caller"])],
+            note=f"{calls:,} calls run (`--soak-calls N`; the issue's long variant is 1,000) between two "
+            "phone agents through Kamailio, each answered with RTP both ways, then hung up; at most "
+            f"15 calls/s (median {fmt(summarize(soak['call_ms']).median)} ms per call); least-squares "
+            f"slope of VmRSS after each call, after 3 warm-up calls; {growth}. See the RSS plot.",
+        ),
+        Figure(
+            "8g",
+            f"RSS growth over {calls:,} consecutive calls, callee",
+            "KiB/call",
+            [kib_per_call(soak["callee"])],
+            note="as 8f, the called phone.",
+        ),
+    ]
+
+
+PROVISIONING_KEYS = {
+    "6a": ("9a", "unchanged-profile poll (304), warm connection: wall"),
+    "6ac": ("9b", "unchanged-profile poll (304), warm connection: phone CPU"),
+    "6b": ("9c", "unchanged-profile poll (304), new connection: wall"),
+    "6bc": ("9d", "unchanged-profile poll (304), new connection: phone CPU"),
+    "7a": ("9e", "reprovision trigger (agent op) -> applied and registered"),
+    "7b": ("9f", "SIP NOTIFY check-sync (sipp) -> applied and registered"),
+}
+PROVISIONING_NOTES = {
+    "9a": "bench/provisioning.py: the real `deskphone provision-server` in its own process, the "
+    "phone's Provisioner in the bench process; `check_once()` answered 304, the HTTPS connection "
+    "reused (keep-alive).",
+    "9b": "CPU (process_time) of the phone side only, same polls as 9a.",
+    "9c": "as 9a, the connection closed before each poll: TCP + TLS handshake each time (the "
+    "hourly poll of a real phone).",
+    "9d": "CPU of the phone side, same polls as 9c.",
+    "9e": "Kamailio + the reference provisioning service + a phone agent polling hourly; the "
+    "profile's SIP account changed, then the agent's `reprovision` op (what the XMPP command "
+    "calls); until Kamailio holds the new account's contact.",
+    "9f": "as 9e, the trigger a SIP NOTIFY (Event: check-sync) sent by sipp through Kamailio; "
+    "includes sipp's own start.",
+}
+
+
+def _provisioning(res: Results) -> list[Figure]:
+    rows = []
+    for f in res.provisioning:
+        key, name = PROVISIONING_KEYS[f.key]
+        rows.append(Figure(key, name, f.unit, f.phone, note=PROVISIONING_NOTES[key]))
+    return rows
+
+
 def build(res: Results) -> list[Figure]:
-    figures = [*_startup(res), *_local(res), *_calls(res), *_rtt(res), *_resources(res)]
+    figures = [
+        *_startup(res),
+        *_local(res),
+        *_cusax(res),
+        *_calls(res),
+        *_rtt(res),
+        *_resources(res),
+        *_memory(res),
+        *_provisioning(res),
+    ]
     for f in figures:  # fail loudly on an empty series rather than print a hole
         summarize(f.phone)
     return sorted(figures, key=lambda f: _order(f.key))

@@ -93,7 +93,14 @@ def results_markdown(figures: list[Figure]) -> str:
     return f"{table(figures)}\n\nNotes:\n\n{notes(figures)}\n"
 
 
-def write_docs(path: Path, info: dict[str, str], figures: list[Figure], seconds: float) -> None:
+def plots_markdown(path: Path, images: dict[str, Path]) -> str:
+    """Image links relative to the page, one paragraph each: {alt text: PNG}."""
+    return "\n\n".join(f"![{alt}]({png.relative_to(path.parent)})" for alt, png in images.items())
+
+
+def write_docs(
+    path: Path, info: dict[str, str], figures: list[Figure], seconds: float, images: dict[str, Path]
+) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join(
         [
@@ -110,6 +117,10 @@ def write_docs(path: Path, info: dict[str, str], figures: list[Figure], seconds:
             "## Results",
             "",
             results_markdown(figures),
+            "## Plots",
+            "",
+            plots_markdown(path, images),
+            "",
             METHODS.read_text().rstrip(),
             "",
         ]
