@@ -14,16 +14,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware import config as config_mod
 from firmware.app import ChatEngineFactory, Phone
 from firmware.config import Config
-from firmware.provisioning.provisioner import Provisioner
-from firmware.provisioning.runtime import PhoneBridge, create_provisioner
 from firmware.sip.factory import sip_engines
 from firmware.xmpp.factory import ClientExtension, xmpp_factory
 from hal import Board, make_board
+
+if TYPE_CHECKING:  # the provisioning stack (httpx, cryptography) loads only when configured
+    from firmware.provisioning.provisioner import Provisioner
+    from firmware.provisioning.runtime import PhoneBridge
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class Assembly:
     async def start(self) -> None:
         await self.phone.start()
         if self.provisioner is not None:
+            from firmware.provisioning.runtime import PhoneBridge
+
             self.bridge = PhoneBridge(self.phone)
             self.bridge(self.provisioner.status)  # the status screen knows the stored profile at once
             self.provisioner.start(self.bridge)
@@ -84,7 +88,11 @@ def assemble(
 ) -> Assembly:
     config = config_mod.parse(local_doc)
     # With [provisioning]: start from the last good profile (the server may be down) and follow it.
-    provisioner = create_provisioner(local_doc, config, device_root=device_root)
+    provisioner: Provisioner | None = None
+    if config.provisioning is not None:
+        from firmware.provisioning.runtime import create_provisioner
+
+        provisioner = create_provisioner(local_doc, config, device_root=device_root)
     if provisioner is not None:
         config = provisioner.config
     board = (board_factory or (lambda c: make_board(c.hal_config())))(config)

@@ -336,7 +336,6 @@ def _safe_id(line: bytes) -> Any:
 
 async def run(config_path: Path, log_path: Path | None, device_root: Path = Path("/")) -> None:
     from firmware.assembly import assemble
-    from firmware.lab.provisioning import agent_ops
 
     assembly = assemble(config_mod.load_document(config_path), device_root=device_root)
     phone, board, provisioner = assembly.phone, assembly.board, assembly.provisioner
@@ -357,6 +356,8 @@ async def run(config_path: Path, log_path: Path | None, device_root: Path = Path
     agent = Agent(phone, board)
     agent.ops.update(cusax_ops(phone))
     if provisioner is not None:
+        from firmware.lab.provisioning import agent_ops
+
         assert assembly.bridge is not None
         agent.ops.update(agent_ops(phone, provisioner, assembly.bridge))
     write(json.dumps({"ready": True, "pid_time": time.time()}) + "\n")
