@@ -97,38 +97,29 @@ def _deliver(sink: EventSink | None, events: list[KeyPressed] | list[HookChanged
         sink(event)
 
 
-class GpioKeypad:
-    """A key matrix: rows are outputs idling HIGH, columns inputs with pull-ups.
+class _PolledPins:
+    """What the keypad and the hook share: pins claimed at construction and released by stop(),
+    a sink set by start(), a Ticker polling them (None in tests, which poll by hand)."""
 
-    One scan drives each row LOW in turn and reads the columns: a closed key connects its column to
-    the LOW row, so it reads LOW. No settling delay is needed: a GPIO call takes microseconds, while
-    a column's pull-up (~50 kOhm) and a short ribbon cable (~20 pF) settle in about one microsecond.
-    """
+    _ticker: Ticker | None
 
-    def __init__(self, gpio: GpioModule, config: KeypadConfig, clock: Clock, threads: bool = True) -> None:
+    def __init__(self, gpio: GpioModule) -> None:
         self._gpio = gpio
-        self._config = config
-        self._clock = clock
-        # Debounce matrix positions, not Key values: a key map may carry the same key twice.
-        self._debouncer: KeyDebouncer[tuple[int, int]] = KeyDebouncer(config.debounce_ms)
         self._sink: EventSink | None = None
         self._lock = threading.Lock()
         self._pins_ready = False
-        interval_s = config.scan_interval_ms / 1000
-        self._ticker = Ticker("keypad-scan", interval_s, self._tick) if threads else None
-        self._setup_pins()
 
     @property
     def pins(self) -> list[int]:
-        return [*self._config.rows, *self._config.cols]
+        raise NotImplementedError
+
+    def _configure_pins(self) -> None:
+        raise NotImplementedError
 
     def _setup_pins(self) -> None:
-        if self._pins_ready:
-            return
-        gpio = self._gpio
-        gpio.setup(list(self._config.rows), gpio.OUT, initial=gpio.HIGH)
-        gpio.setup(list(self._config.cols), gpio.IN, pull_up_down=gpio.PUD_UP)
-        self._pins_ready = True
+        if not self._pins_ready:
+            self._configure_pins()
+            self._pins_ready = True
 
     def start(self, sink: EventSink) -> None:
         with self._lock:
@@ -138,7 +129,7 @@ class GpioKeypad:
             self._ticker.start()
 
     def stop(self) -> None:
-        # Stop the thread first so no scan runs while the pins are released.
+        # Stop the thread first so no poll runs while the pins are released.
         if self._ticker is not None:
             self._ticker.stop()
         with self._lock:
@@ -146,6 +137,34 @@ class GpioKeypad:
             if self._pins_ready:
                 self._gpio.cleanup(self.pins)
                 self._pins_ready = False
+
+
+class GpioKeypad(_PolledPins):
+    """A key matrix: rows are outputs idling HIGH, columns inputs with pull-ups.
+
+    One scan drives each row LOW in turn and reads the columns: a closed key connects its column to
+    the LOW row, so it reads LOW. No settling delay is needed: a GPIO call takes microseconds, while
+    a column's pull-up (~50 kOhm) and a short ribbon cable (~20 pF) settle in about one microsecond.
+    """
+
+    def __init__(self, gpio: GpioModule, config: KeypadConfig, clock: Clock, threads: bool = True) -> None:
+        super().__init__(gpio)
+        self._config = config
+        self._clock = clock
+        # Debounce matrix positions, not Key values: a key map may carry the same key twice.
+        self._debouncer: KeyDebouncer[tuple[int, int]] = KeyDebouncer(config.debounce_ms)
+        interval_s = config.scan_interval_ms / 1000
+        self._ticker = Ticker("keypad-scan", interval_s, self._tick) if threads else None
+        self._setup_pins()
+
+    @property
+    def pins(self) -> list[int]:
+        return [*self._config.rows, *self._config.cols]
+
+    def _configure_pins(self) -> None:
+        gpio = self._gpio
+        gpio.setup(list(self._config.rows), gpio.OUT, initial=gpio.HIGH)
+        gpio.setup(list(self._config.cols), gpio.IN, pull_up_down=gpio.PUD_UP)
 
     def read_matrix(self) -> set[tuple[int, int]]:
         """One electrical scan: the (row, col) positions whose contacts are closed right now."""
@@ -180,26 +199,25 @@ class GpioKeypad:
         self.scan_once(self._clock())
 
 
-class GpioHook:
+class GpioHook(_PolledPins):
     """The hook switch on one input with a pull-up, polled and debounced."""
 
     def __init__(self, gpio: GpioModule, config: HookConfig, clock: Clock, threads: bool = True) -> None:
-        self._gpio = gpio
+        super().__init__(gpio)
         self._config = config
         self._clock = clock
-        self._sink: EventSink | None = None
-        self._lock = threading.Lock()
-        self._pins_ready = False
         self._setup_pins()
         # The position at power-up is taken as settled and not reported: ask is_off_hook() for it.
         self._debouncer = HookDebouncer(config.debounce_ms, self._read(), clock())
         interval_s = HOOK_POLL_INTERVAL_MS / 1000
         self._ticker = Ticker("hook-poll", interval_s, self._tick) if threads else None
 
-    def _setup_pins(self) -> None:
-        if not self._pins_ready:
-            self._gpio.setup(self._config.pin, self._gpio.IN, pull_up_down=self._gpio.PUD_UP)
-            self._pins_ready = True
+    @property
+    def pins(self) -> list[int]:
+        return [self._config.pin]
+
+    def _configure_pins(self) -> None:
+        self._gpio.setup(self._config.pin, self._gpio.IN, pull_up_down=self._gpio.PUD_UP)
 
     def _read(self) -> bool:
         low = self._gpio.input(self._config.pin) == self._gpio.LOW
@@ -207,22 +225,6 @@ class GpioHook:
 
     def is_off_hook(self) -> bool:
         return self._debouncer.state
-
-    def start(self, sink: EventSink) -> None:
-        with self._lock:
-            self._setup_pins()
-            self._sink = sink
-        if self._ticker is not None:
-            self._ticker.start()
-
-    def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
-        with self._lock:
-            self._sink = None
-            if self._pins_ready:
-                self._gpio.cleanup([self._config.pin])
-                self._pins_ready = False
 
     def poll(self, now: float) -> HookChanged | None:
         """Sample and debounce once at time `now`; deliver and return a settled change, if any."""
