@@ -102,11 +102,6 @@ class FrozenMap(Mapping[K, V]):
             data.pop(k, None)
         return FrozenMap._own(data)
 
-    def updated(self, items: Iterable[tuple[K, V]]) -> FrozenMap[K, V]:
-        data = dict(self._data)
-        data.update(items)
-        return FrozenMap._own(data)
-
     def copy_dict(self) -> dict[K, V]:
         """A mutable copy, to build the next map from (then wrap it with `FrozenMap.of_dict`)."""
         return dict(self._data)
@@ -115,6 +110,3 @@ class FrozenMap(Mapping[K, V]):
     def of_dict(cls, data: dict[K, V]) -> FrozenMap[K, V]:
         """Take over `data` without copying it: the caller must not touch it afterwards."""
         return cls._own(data)
-
-
-EMPTY: FrozenMap[Any, Any] = FrozenMap()

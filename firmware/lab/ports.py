@@ -45,12 +45,3 @@ def free_udp_tcp_port(attempts: int = 50) -> int:
             udp.close()
             return port
     raise OSError("no port free for both UDP and TCP on 127.0.0.1")
-
-
-def is_listening(port: int, host: str = LOOPBACK, timeout: float = 0.2) -> bool:
-    """True when a TCP connect to host:port succeeds."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False

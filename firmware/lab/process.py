@@ -95,10 +95,6 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self._popen.pid if self._popen is not None and self._popen.poll() is None else None
 
-    @property
-    def popen(self) -> subprocess.Popen[bytes] | None:
-        return self._popen
-
     def returncode(self) -> int | None:
         """None while running (or never started), else the exit status (negative: signal)."""
         return None if self._popen is None else self._popen.poll()

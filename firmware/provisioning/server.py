@@ -198,13 +198,21 @@ class ProvisioningServer:
         """The X-Profile-Signature header value for `body`."""
         return signature.sign(self._key, body)
 
-    def signed(self, device: str) -> tuple[bytes, str, str] | None:
-        """(body, signature header, ETag) for `device`, or None."""
+    def body(self, device: str) -> tuple[bytes, str] | None:
+        """(body, ETag) for `device`, or None; signing is left for when the body is sent."""
         doc = self.profile(device)
         if doc is None:
             return None
         body = canonical(doc)
-        return body, self.sign(body), f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+    def signed(self, device: str) -> tuple[bytes, str, str] | None:
+        """(body, signature header, ETag) for `device`, or None."""
+        found = self.body(device)
+        if found is None:
+            return None
+        body, etag = found
+        return body, self.sign(body), etag
 
     # ------------------------------------------------------------------ HTTP
 
@@ -266,16 +274,17 @@ class ProvisioningServer:
             headers = {"WWW-Authenticate": f'Basic realm="{self.config.realm}", charset="UTF-8"'}
             raise web.HTTPUnauthorized(headers=headers)
         try:
-            signed = self.signed(device)
+            found = self.body(device)
         except ProvisioningError as err:
             log.error("cannot serve %s: %s", device, err)
             raise web.HTTPInternalServerError(text="profile files are broken; see the server log") from None
-        if signed is None:
+        if found is None:
             raise web.HTTPNotFound(text=f"no profile for {device}")
-        body, sig, etag = signed
+        body, etag = found
+        # An unchanged profile (the common poll) costs a hash, not an Ed25519 signature.
         if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
             return web.Response(status=304, headers={"ETag": etag})
-        headers = {signature.HEADER: sig, "ETag": etag, "Cache-Control": "no-cache"}
+        headers = {signature.HEADER: self.sign(body), "ETag": etag, "Cache-Control": "no-cache"}
         return web.Response(body=body, content_type="application/json", headers=headers)
 
     async def _admin_reprovision(self, request: web.Request) -> web.StreamResponse:

@@ -26,6 +26,7 @@ import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout, XMPPError
 
 from firmware.errors import ProvisioningError
+from firmware.xmpp.session import bare_jid
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,17 @@ def install(
     client: slixmpp.ClientXMPP, *, admin_jids: Iterable[str], on_reprovision: Callable[[str], None]
 ) -> None:
     """Offer the command on `client` from its next session on (and now, when already logged in)."""
-    admins = frozenset(j.lower() for j in admin_jids)
+    # Normalised exactly as slixmpp normalises the sender (stringprep, trailing dot), else an admin
+    # written "Admin@Example.org." would never match.
+    configured = list(admin_jids)
+    admins = frozenset(filter(None, (bare_jid(j) for j in configured)))
+    for rejected in (j for j in configured if bare_jid(j) is None):
+        log.warning("provisioning.admin_jids: %r is not a JID; ignored", rejected)
     for plugin in ("xep_0030", "xep_0004", "xep_0050"):
         client.register_plugin(plugin)
 
     def handle(iq: Any, session: dict[str, Any]) -> dict[str, Any]:
-        sender = str(iq["from"].bare).lower()
+        sender = str(iq["from"].bare)
         if sender not in admins:
             log.warning("reprovision command from %s refused: not in provisioning.admin_jids", sender)
             raise XMPPError("forbidden", text="not a provisioning admin of this phone")

@@ -134,15 +134,6 @@ def sanitize(text: str) -> str:
     return _sanitize(text)
 
 
-def char_width(font: FontName) -> int:
-    return METRICS[font].char_w
-
-
-def text_width(text: str, font: FontName) -> int:
-    """Width in pixels of `text` once sanitised."""
-    return len(sanitize(text)) * METRICS[font].char_w
-
-
 def max_chars(width_px: int, font: FontName) -> int:
     return max(0, width_px // METRICS[font].char_w)
 
