@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.events import ChatHistoryLoaded, SavedChat
+from firmware.fsutil import atomic_write, sync_directory
 from firmware.xmpp.model import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -183,29 +183,11 @@ class ChatStore:
         self._sync_directory()
 
     def _write(self, name: str, data: bytes) -> None:
-        tmp = self.directory / f".{name}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # an old temporary file may have had another mode
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.directory / name)
+        atomic_write(self.directory / name, data, sync_dir=False)  # one directory sync per batch
 
     def _sync_directory(self) -> None:
-        try:
-            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        with contextlib.suppress(OSError):
+            sync_directory(self.directory)
 
     # --- reading ------------------------------------------------------------------------
 

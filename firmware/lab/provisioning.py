@@ -17,11 +17,11 @@ from typing import Any, Self, TypeVar
 
 from firmware.app import Phone
 from firmware.errors import LabError
+from firmware.fsutil import atomic_write
 from firmware.lab.certs import TlsFiles
 from firmware.provisioning.provisioner import Provisioner
 from firmware.provisioning.runtime import PhoneBridge
 from firmware.provisioning.server import ProvisioningServer, ServerConfig, hash_password
-from firmware.provisioning.store import atomic_write
 
 T = TypeVar("T")
 Op = Callable[[dict[str, Any]], Awaitable[Any]]

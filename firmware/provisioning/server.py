@@ -31,9 +31,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from firmware.errors import ConfigError, ProvisioningError
+from firmware.fsutil import atomic_write
 from firmware.provisioning import signature
 from firmware.provisioning.schema import SCHEMA, merge
-from firmware.provisioning.store import atomic_write
 
 log = logging.getLogger(__name__)
 

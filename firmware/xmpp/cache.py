@@ -12,16 +12,15 @@ line: the cache is a cache, the server has the truth.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from firmware.fsutil import atomic_write
 from firmware.xmpp.model import Tel, VCard
 from firmware.xmpp.tel import tel_key, tel_uri
 from firmware.xmpp.text import clean_text
@@ -176,7 +175,12 @@ class VCardCache:
             return None
 
     def save(self) -> None:
-        """Write the file atomically with mode 0600. Errors are logged, never raised."""
+        """Write the file atomically with mode 0600, now. Errors are logged, never raised."""
+        self.write(self.snapshot())
+
+    def snapshot(self) -> bytes:
+        """The file's content; cards arriving after this mark the cache dirty again."""
+        self.dirty = False
         doc: dict[str, Any] = {
             "version": CACHE_VERSION,
             "account": self._account,
@@ -191,33 +195,12 @@ class VCardCache:
                 for jid, e in self._cards.items()
             },
         }
-        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def write(self, data: bytes) -> None:
+        """Safe in a worker thread: touches only the file."""
         try:
             atomic_write(self.path, data)
         except OSError as err:
             log.warning("vCard cache %s not written: %s", self.path, err)
-            return
-        self.dirty = False
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file, never half."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # O_CREAT's mode is masked by the umask and ignored for an existing file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)  # the rename itself must survive a power cut
-    finally:
-        os.close(dir_fd)
+            self.dirty = True

@@ -367,8 +367,10 @@ class XmppEngine:
     async def _save_periodically(self) -> None:
         while True:
             await asyncio.sleep(SAVE_EVERY_S)
-            if self.session.cache.dirty:
-                self.session.cache.save()
+            cache = self.session.cache
+            if cache.dirty:
+                # fsync on an SD card takes long: off the loop that polls pjsua2 every few ms.
+                await asyncio.get_running_loop().run_in_executor(None, cache.write, cache.snapshot())
 
     # ------------------------------------------------------------------ session set-up
 
