@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from firmware.config import Audio, Config
-from firmware.state import Phase
+from firmware.state import Phase, Settings
 
 if TYPE_CHECKING:
     from firmware.app import EngineFactory, Phone
@@ -46,9 +46,15 @@ class Reconfigurer:
         self.applied = 0  # configurations fully applied (tests, benchmarks)
         self.restarts = 0  # SIP engine restarts
         self._deferred_logged = False
+        self._settings: Settings | None = None  # settings_from(pending)
 
     def offer(self, new: Config) -> None:
+        from firmware.app import settings_from
+
         self.pending = new
+        # Computed once here (pydantic dumps, policy assessment), not on every event while the
+        # new configuration waits for the phone to become idle.
+        self._settings = settings_from(new)
 
     def idle(self) -> bool:
         state = self._phone.state
@@ -59,10 +65,9 @@ class Reconfigurer:
         if new is None:
             return
         phone = self._phone
-        from firmware.app import settings_from
-
-        settings = settings_from(new)
-        if phone.state.settings != settings:
+        settings = self._settings
+        assert settings is not None
+        if phone.state.settings is not settings:
             phone.state = replace(phone.state, settings=settings)
         if not self.idle():
             if not self._deferred_logged:

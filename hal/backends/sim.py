@@ -222,11 +222,12 @@ class SimBoard:
             start = self.now()
             steps = math.ceil(seconds / self._scan_s - 1e-9) if seconds > 0 else 0
             for i in range(1, steps + 1):
-                self._t = start + min(i * self._scan_s, seconds)
-                self._sample()
+                # Never backwards: now() may have moved _t past this step if the real clock ran ahead.
+                self._t = max(self._t, start + min(i * self._scan_s, seconds))
+                self._sample(self._t)
 
-    def _sample(self) -> None:
-        now = self.now()
+    def _sample(self, now: float | None = None) -> None:
+        now = self.now() if now is None else now
         self.events.extend(self.keypad.sample(now))
         self.events.extend(self.hook.sample(now))
 
