@@ -94,19 +94,19 @@ def _short(name: str, width: int = 60) -> str:
 
 
 def rss(soak: dict[str, list[float]], path: Path) -> Path:
-    """VmRSS of both phones after each call of the soak (index 0 = after the warm-up)."""
+    """VmRSS of both phones after each counted call of the soak."""
     fig = Canvas(figsize=(9, 4.5), dpi=110)
     ax = fig.subplots()
     for who, colour in (("caller", PHONE_COLOUR), ("callee", BARESIP_COLOUR)):
         values = soak[who]
         ax.plot(
-            range(len(values)),
+            range(1, len(values) + 1),
             values,
             color=colour,
             linewidth=1.2,
             label=f"{who}: {values[0]:.1f} -> {values[-1]:.1f} MiB, {kib_per_call(values):+.1f} KiB/call",
         )
-    calls = len(soak["caller"]) - 1
+    calls = len(soak["caller"])
     ax.set_xlabel("consecutive calls (after 3 warm-up calls)")
     ax.set_ylabel("VmRSS (MiB)")
     ax.set_title(f"Phone agents' RSS over {calls:,} consecutive calls (G.722, RTP both ways)")

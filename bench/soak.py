@@ -1,48 +1,18 @@
-"""RSS growth over consecutive calls between two phone agents (the soak of tests/resilience/test_soak.py).
+"""RSS over consecutive calls between two phone agents (the soak of tests/resilience/test_soak.py,
+firmware/lab/soak.py: dialled, answered, RTP both ways, hung up; at most 15 calls a second).
 
-Each call: A lifts and dials 1002, B rings and answers, both in a call with RTP flowing both ways,
-then hung up (alternately by each side); calls start at most MAX_CALLS_PER_S a second (the phone
-answers new INVITEs beyond 20 a second with 503). VmRSS of both agents is read after every call;
-the first WARMUP calls (pools, codecs, caches allocated once) are not counted.
+VmRSS of both agents is read after every call, the first WARMUP calls (pools, codecs, caches
+allocated once) not counted; that curve climbs while pjsip keeps each ended call for 32 s. Before
+the counted calls and after them, once pjsip has released every ended call, the agents' RSS after
+malloc_trim: what the calls left behind.
 """
 
 from __future__ import annotations
 
-import time
-
-from bench.calls import IN_CALL
 from bench.lab import BenchLab
 from bench.procstat import rss_mb
 from firmware.lab.phone import PhoneAgent
-
-WARMUP = 3
-MAX_CALLS_PER_S = 15
-
-
-def _flowing(phone: PhoneAgent) -> bool:
-    stats = phone.request("stats")
-    return isinstance(stats, dict) and stats["rx_packets"] > 0 and stats["tx_packets"] > 0
-
-
-def _call(a: PhoneAgent, b: PhoneAgent, n: int) -> None:
-    a.lift()
-    a.press("1", "0", "0", "2", "#")
-    b.wait(phase="ringing")
-    b.lift()
-    a.wait(**IN_CALL)
-    b.wait(**IN_CALL)
-    deadline = time.monotonic() + 3.0
-    for phone in (a, b):
-        while not _flowing(phone):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"call {n}: no RTP both ways")
-            time.sleep(0.01)
-    first, second = (a, b) if n % 2 else (b, a)
-    first.hang_up()
-    second.wait(phase="ended")
-    second.hang_up()
-    a.wait(phase="idle")
-    b.wait(phase="idle")
+from firmware.lab.soak import WARMUP, one_call, retained_kib, wait_released
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -54,25 +24,34 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 def measure(lab: BenchLab, calls: int) -> dict[str, list[float]]:
     """ "caller"/"callee": VmRSS (MiB) after each counted call (index 0 = after the warm-up);
-    "call_ms": wall time of each counted call, pacing included."""
+    "call_ms": wall time of each counted call, pacing included; "caller_retained"/"callee_retained":
+    RSS after malloc_trim (KiB) with every ended call released, before and after the counted calls;
+    "release_s": how long pjsip took to release them after the last call."""
     a, b = lab.phones("1001", "1002")
-    out: dict[str, list[float]] = {"caller": [], "callee": [], "call_ms": []}
+    out: dict[str, list[float]] = {k: [] for k in ("caller", "callee", "call_ms", "caller_retained",
+                                                    "callee_retained", "release_s")}  # fmt: skip
     try:
         a.wait(registration="registered")
         b.wait(registration="registered")
         assert a.pid is not None and b.pid is not None
-        for n in range(WARMUP + calls):
-            started = time.monotonic()
-            _call(a, b, n)
-            time.sleep(max(0.0, 1 / MAX_CALLS_PER_S - (time.monotonic() - started)))
-            if n == WARMUP - 1 or n >= WARMUP:
-                out["caller"].append(rss_mb(a.pid))
-                out["callee"].append(rss_mb(b.pid))
-            if n >= WARMUP:
-                out["call_ms"].append(1000 * (time.monotonic() - started))
+        for n in range(WARMUP):
+            one_call(a, b, n)
+        wait_released((a, b))
+        _retained(a, b, out)
+        for n in range(calls):
+            out["call_ms"].append(1000 * one_call(a, b, n))
+            out["caller"].append(rss_mb(a.pid))
+            out["callee"].append(rss_mb(b.pid))
+        out["release_s"].append(wait_released((a, b)))
+        _retained(a, b, out)
     finally:
         lab.release(a, b)
     return out
+
+
+def _retained(a: PhoneAgent, b: PhoneAgent, out: dict[str, list[float]]) -> None:
+    out["caller_retained"].append(float(retained_kib(a)))
+    out["callee_retained"].append(float(retained_kib(b)))
 
 
 def kib_per_call(rss: list[float]) -> float:

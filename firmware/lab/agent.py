@@ -29,6 +29,7 @@ from firmware.app import Phone
 from firmware.events import DialRequest
 from firmware.lab.cusax_lab import cusax_ops, cusax_summary
 from firmware.sip.engine import SipEngine
+from firmware.sip.pjmodule import live_sip_objects
 from firmware.state import PhoneState
 from hal.backends.sim import SimBoard
 
@@ -238,7 +239,8 @@ class Agent:
     async def _memory(self, req: dict[str, Any]) -> Any:
         """Soak diagnostics (tests/resilience): RSS (after malloc_trim when `trim`), Python objects by
         type (top `top`), allocation sites when PYTHONTRACEMALLOC is set, what holds the newest
-        object of type `who`, pjmedia's active conference ports and the engine's live calls."""
+        object of type `who`, pjmedia's active conference ports, pjsip's live transactions and dialogs
+        and the engine's live calls."""
         import collections
         import ctypes
         import gc
@@ -271,6 +273,7 @@ class Agent:
             "sites": sites,
             "holders": holders,
             "media_ports": pj.Endpoint.instance().mediaActivePorts(),
+            "sip_objects": None if (live := live_sip_objects()) is None else live.__dict__,
             "calls": len(self._engine()._calls),
         }
 

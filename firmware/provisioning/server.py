@@ -159,7 +159,7 @@ class ProvisioningServer:
             doc = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:  # RecursionError: absurdly deep JSON
             raise ProvisioningError(f"{path}: {err}") from None
         if not isinstance(doc, dict):
             raise ProvisioningError(f"{path}: not a JSON object")
@@ -190,7 +190,7 @@ class ProvisioningServer:
             doc = json.loads(self._state_path.read_bytes())
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:
             raise ConfigError(f"{self._state_path}: {err}") from None
         return doc if isinstance(doc, dict) else {}
 

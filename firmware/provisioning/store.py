@@ -94,7 +94,7 @@ class ProfileStore:
             return None
         try:
             return StoredProfile.from_json(raw[:MAX_RECORD_BYTES])
-        except (ValueError, KeyError, TypeError, binascii.Error) as err:
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as err:
             log.error("stored profile %s is unusable (%s); starting without it", self.profile_path, err)
             return None
 
@@ -108,7 +108,7 @@ class ProfileStore:
         try:
             doc = json.loads(self.credentials_path.read_bytes())
             return str(doc["username"]), str(doc["password"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
     def save_credentials(self, username: str, password: str) -> None:

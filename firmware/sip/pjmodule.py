@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pjsua2 as pj
@@ -32,6 +33,8 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "pjsua_acc_find_for_incoming": (ctypes.c_int, (_P,)),
     "pjsip_endpt_respond": (ctypes.c_int, (_P, _P, _P, ctypes.c_int, _P, _P, _P, _P)),
     "pjsip_endpt_respond_stateless": (ctypes.c_int, (_P, _P, ctypes.c_int, _P, _P, _P)),
+    "pjsip_tsx_layer_get_tsx_count": (ctypes.c_uint, ()),
+    "pjsip_ua_get_dlg_set_count": (ctypes.c_uint, ()),
 }
 _REQUIRED = ("pjsua_get_pjsip_endpt", "pjsip_endpt_register_module", "pjsip_endpt_unregister_module",
              "pjsip_rx_data_get_info")  # fmt: skip
@@ -73,6 +76,28 @@ def library() -> ctypes.PyDLL | None:
             except OSError:
                 return None
     return None
+
+
+@dataclass(frozen=True)
+class SipObjects:
+    """pjsip's live transactions and dialogs. A finished call keeps both for a while: over UDP
+    pjsip holds its INVITE transactions 64*T1 = 32 s to absorb retransmissions (RFC 3261 17.1.1.2,
+    RFC 6026) and the dialog lives as long as its last transaction."""
+
+    transactions: int
+    dialogs: int
+
+
+def live_sip_objects() -> SipObjects | None:
+    """The counts from pjsip's transaction layer and UA layer (None without the symbols)."""
+    lib = library()
+    names = ("pjsip_tsx_layer_get_tsx_count", "pjsip_ua_get_dlg_set_count")
+    if lib is None or not all(hasattr(lib, n) for n in names):
+        return None
+    for name in names:
+        func = getattr(lib, name)
+        func.restype, func.argtypes = _SIGNATURES[name]
+    return SipObjects(int(lib.pjsip_tsx_layer_get_tsx_count()), int(lib.pjsip_ua_get_dlg_set_count()))
 
 
 def pj_str(buffer: ctypes.Array[ctypes.c_char]) -> PjStr:

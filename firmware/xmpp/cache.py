@@ -126,7 +126,7 @@ class VCardCache:
             doc = json.loads(self.path.read_bytes())
         except FileNotFoundError:
             return 0
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:  # RecursionError: absurdly deep JSON
             log.warning(
                 "vCard cache %s ignored: unreadable (%s); cards will be fetched again", self.path, err
             )

@@ -24,6 +24,7 @@ import io
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def parse_key(key: Key | str) -> Key:
         return Key[key.upper()]
     except KeyError:
         raise HalError(f"unknown key {key!r}") from None
+
+
+EVENT_HISTORY = 1000  # SimBoard.events keeps this many of the latest events
 
 
 class SimKeypad:
@@ -190,7 +194,8 @@ class SimBoard:
         self.hook = SimHook(config.hook, self._t)
         self.display = SimDisplay(config.display)
         self.audio = SimAudio(config.audio)
-        self.events: list[HalEvent] = []
+        # The latest events, for tests to read; bounded because a demo phone runs for weeks.
+        self.events: deque[HalEvent] = deque(maxlen=EVENT_HISTORY)
         self._stopped = False
 
     # -- Board -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from firmware.errors import (
     FetchTimeoutError,
     HttpStatusError,
     InsecureUrlError,
+    ProvisioningError,
     TlsError,
     TooLargeError,
 )
@@ -208,3 +209,13 @@ def test_client_certificate_authenticates_the_device(
         FetchSettings(ca_file=str(lab_pki.ca_cert)),
         without,
     )
+
+
+@pytest.mark.parametrize("name", [f"{MAC}.json", "common.json"])
+def test_absurdly_deep_profile_files_are_a_clear_error_not_a_crash(
+    server: ProvisioningServer, name: str
+) -> None:
+    """5,000 nested arrays make Python's JSON parser raise RecursionError: a broken file, like any other."""
+    (Path(server.config.profiles_dir) / name).write_text('{"phone": ' + "[" * 5000 + "]" * 5000 + "}")
+    with pytest.raises(ProvisioningError, match=name.replace(".", r"\.")):
+        server.body(MAC)

@@ -2,6 +2,10 @@
 answered, with RTP both ways, and hung up (alternately by each side); no failure, bounded memory.
 
 N is DESKPHONE_SOAK_CALLS (50 by default, the CI run; the issue's long variant is 1000).
+
+Memory is judged twice. While the calls run, pjsip keeps every ended call's transactions and dialog
+for 32 s (firmware/lab/soak.py says why), ~50 KiB a call at this pace: the peak is held to a
+budget. Once pjsip has released them, what is left per call after malloc_trim must be ~nothing.
 """
 
 from __future__ import annotations
@@ -11,106 +15,57 @@ import time
 
 import pytest
 
-from firmware.lab.phone import PhoneAgent
+from firmware.lab.soak import WARMUP, one_call, retained_kib, sip_objects, wait_released
 from tests.e2e.conftest import PhoneFactory
-from tests.resilience.conftest import rss_kib, until
+from tests.resilience.conftest import rss_kib
 
 pytestmark = pytest.mark.integration
 
 CALLS = int(os.environ.get("DESKPHONE_SOAK_CALLS", "50"))
-WARMUP = 3  # first calls allocate pools, codecs and caches once: RSS is measured after them
-BASE_BUDGET_KIB = 10 * 1024
-PER_CALL_BUDGET_KIB = 16
-
-
-# The phone answers new INVITEs beyond 20 a second with 503 (firmware/sip/invite_guard.py: an
-# INVITE flood once aborted pjlib); back to back here means as fast as a phone may take calls.
-MIN_CALL_INTERVAL_S = 1 / 15
-
-
-def _one_call(a: PhoneAgent, b: PhoneAgent, n: int) -> None:
-    started = time.monotonic()
-    _call(a, b, n)
-    time.sleep(max(0.0, MIN_CALL_INTERVAL_S - (time.monotonic() - started)))
-
-
-def _call(a: PhoneAgent, b: PhoneAgent, n: int) -> None:
-    a.lift()
-    a.press("1", "0", "0", "2", "#")
-    b.wait(phase="ringing")
-    b.lift()
-    a.wait(phase="in_call", **{"call.media_active": True})
-    b.wait(phase="in_call", **{"call.media_active": True})
-    for phone in (a, b):
-        until(lambda p=phone: _flowing(p), timeout=3, what=f"call {n}: RTP both ways", every=0.01)  # type: ignore[misc]
-    first, second = (a, b) if n % 2 else (b, a)
-    first.hang_up()
-    second.wait(phase="ended")
-    second.hang_up()
-    a.wait(phase="idle")
-    b.wait(phase="idle")
-
-
-def _flowing(phone: PhoneAgent) -> bool:
-    stats = phone.request("stats")
-    return stats is not None and stats["rx_packets"] > 0 and stats["tx_packets"] > 0
+# While calls end faster than pjsip releases them: 32 s of calls at 15 a second (480), ~64 KiB each.
+PEAK_BUDGET_KIB = 10 * 1024 + 64 * min(CALLS, 480)
+# Left once released, after malloc_trim: heap fragmentation, a share of the peak rather than a cost
+# per call (measured: 0.36 MiB after 50 calls, 1.0 after 200; over 2,000 calls the RSS at the steady
+# state of ~480 calls held did not grow at all). A leak of a call's pjsip objects (~50 KiB) would
+# be twice this after 50 calls.
+RETAINED_FIXED_KIB = 1024
+RETAINED_SHARE_OF_PEAK = 0.2
 
 
 def test_back_to_back_calls_without_failure_and_bounded_memory(make_phone: PhoneFactory) -> None:
     a, b = make_phone("1001"), make_phone("1002")
     assert a.pid is not None and b.pid is not None
     for n in range(WARMUP):
-        _one_call(a, b, n)
-    start = {"A": rss_kib(a.pid), "B": rss_kib(b.pid)}
+        one_call(a, b, n)
+    wait_released((a, b))
+    start = {p.name: retained_kib(p) for p in (a, b)}
+    peak = {p.name: rss_kib(p.pid) for p in (a, b) if p.pid is not None}
     t0 = time.monotonic()
     samples: list[tuple[int, int, int]] = []
     for n in range(CALLS):
-        _one_call(a, b, n)
+        one_call(a, b, n)
+        rss = {p.name: rss_kib(p.pid) for p in (a, b) if p.pid is not None}
+        peak = {k: max(peak[k], rss[k]) for k in peak}
         if n % max(1, CALLS // 10) == 0 or n == CALLS - 1:
-            samples.append((n + 1, rss_kib(a.pid), rss_kib(b.pid)))
+            samples.append((n + 1, rss["1001"], rss["1002"]))
     elapsed = time.monotonic() - t0
-    end = {"A": rss_kib(a.pid), "B": rss_kib(b.pid)}
-    budget = BASE_BUDGET_KIB + PER_CALL_BUDGET_KIB * CALLS
-    growth = {k: end[k] - start[k] for k in start}
+    held = {p.name: sip_objects(p) for p in (a, b)}
+    waited = wait_released((a, b))
+    end = {p.name: retained_kib(p) for p in (a, b)}
+    per_call = {k: (end[k] - start[k]) / CALLS for k in start}
+    budget = {k: RETAINED_FIXED_KIB + RETAINED_SHARE_OF_PEAK * (peak[k] - start[k]) for k in start}
     print(
-        f"soak: {CALLS} calls in {elapsed:.1f} s ({elapsed / CALLS * 1000:.0f} ms/call), no failure; RSS "
+        f"soak: {CALLS} calls in {elapsed:.1f} s ({elapsed / CALLS * 1000:.0f} ms/call), no failure; "
+        f"right after the last call pjsip held {held}; released {waited:.1f} s later; retained RSS "
         + ", ".join(
-            f"{k} {start[k] / 1024:.1f}->{end[k] / 1024:.1f} MiB ({growth[k] / CALLS:+.1f} KiB/call)"
-            for k in start
+            f"{k} {start[k] / 1024:.1f}->{end[k] / 1024:.1f} MiB ({per_call[k]:+.1f} KiB/call)" for k in start
         )
-        + f"; budget {budget / 1024:.1f} MiB; samples (call, A KiB, B KiB): {samples}"
+        + "; peak RSS growth "
+        + ", ".join(f"{k} {(peak[k] - start[k]) / 1024:.1f} MiB" for k in start)
+        + f" (budget {PEAK_BUDGET_KIB / 1024:.1f}); retained budget "
+        + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in budget.items())
+        + f"; samples (call, A KiB, B KiB): {samples}"
     )
-    assert all(g < budget for g in growth.values()), (growth, budget)
+    assert all(peak[k] - start[k] < PEAK_BUDGET_KIB for k in start), (peak, start, PEAK_BUDGET_KIB)
+    assert all(end[k] - start[k] < budget[k] for k in start), (start, end, budget)
     assert a.state()["registration"] == "registered" and b.state()["registration"] == "registered"
-
-
-SLOPE_CALLS = 40
-SLOPE_BUDGET_KIB = 8  # per call, after malloc_trim: a flat phone retains nothing per call
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN LEAK (found by this suite, 2026-11-22): ~50 KiB of native memory per call kept by the"
-    " caller, ~20-35 KiB by the callee, linear over 1,000 calls (not the Python heap: object counts,"
-    " conference ports and engine calls stay flat; survives malloc_trim). Remove when fixed.",
-)
-def test_memory_per_call_is_flat(make_phone: PhoneFactory) -> None:
-    """The slope, not a budget: RSS after malloc_trim (agent op `memory`) per call over 40 calls."""
-    a, b = make_phone("1001"), make_phone("1002")
-    for n in range(WARMUP):
-        _one_call(a, b, n)
-    before = {p.name: p.request("memory", trim=True, top=0) for p in (a, b)}
-    for n in range(SLOPE_CALLS):
-        _one_call(a, b, n)
-        time.sleep(0.03)  # not a flood: closed pjlib sockets are recycled after 500 ms
-    after = {p.name: p.request("memory", trim=True, top=0) for p in (a, b)}
-    slope = {k: (after[k]["rss_kib"] - before[k]["rss_kib"]) / SLOPE_CALLS for k in before}
-    print(
-        "memory per call (KiB, after malloc_trim): "
-        + ", ".join(f"{k} {v:+.1f}" for k, v in slope.items())
-        + "; Python objects "
-        + ", ".join(f"{k} {after[k]['objects'] - before[k]['objects']:+d}" for k in before)
-        + "; media ports "
-        + ", ".join(f"{k} {after[k]['media_ports']}" for k in before)
-    )
-    assert all(v < SLOPE_BUDGET_KIB for v in slope.values()), slope
