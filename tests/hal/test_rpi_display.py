@@ -15,7 +15,8 @@ from PIL import Image
 from hal import DeviceError, DisplayConfig, Frame, HalConfigError, HalError
 from hal.backends.rpi_display import OledDisplay
 
-# luma.oled 3.16 still calls Image.getdata(), deprecated by Pillow 13 (removed in Pillow 14).
+# luma.oled 3.16 still calls Image.getdata(), deprecated by Pillow 13 (removed in Pillow 14:
+# pyproject.toml caps pillow below 14 until luma.oled stops).
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning")
 
 # SSD1306 datasheet commands, spelled out so the test checks bytes, not luma's constants.
