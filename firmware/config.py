@@ -68,6 +68,11 @@ class Sip(_Model):
     tls_ca_file: str = Field(default="", description="CA bundle; empty: the system store")
     tls_verify_server: bool = True
     srtp: Literal["off", "optional", "mandatory"] = "off"
+    strict_media_source: bool = Field(
+        default=True,
+        description="accept a call's RTP/RTCP only from the far end's host in its SDP: no LAN host can"
+        " take over the call's audio (firmware/sip/media_guard.py); off only for far ends behind NAT",
+    )
     codecs: list[str] = Field(default_factory=lambda: ["G722/16000", "PCMU/8000", "PCMA/8000"], min_length=1)
     ptime_ms: int = Field(default=20, ge=10, le=60)
     jitter: JitterBuffer = Field(default_factory=JitterBuffer)

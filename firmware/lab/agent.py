@@ -117,6 +117,7 @@ class Agent:
             "early_media": self._early_media,
             "xmpp_stats": self._xmpp_stats,
             "memory": self._memory,
+            "rtp_addresses": self._rtp_addresses,
         }
 
     async def _ping(self, req: dict[str, Any]) -> Any:
@@ -275,6 +276,19 @@ class Agent:
             "media_ports": pj.Endpoint.instance().mediaActivePorts(),
             "sip_objects": None if (live := live_sip_objects()) is None else live.__dict__,
             "calls": len(self._engine()._calls),
+        }
+
+    async def _rtp_addresses(self, req: dict[str, Any]) -> Any:
+        """The call's media addresses (tests/resilience/test_hostile_rtp.py): its RTP and RTCP
+        ports, the far end's RTP address from its SDP and the source of the last RTP received."""
+        call = self._engine()._calls[self._call_id()]
+        tp = call.getMedTransportInfo(0)
+        si = call.getStreamInfo(0)
+        return {
+            "local": tp.localRtpName,
+            "local_rtcp": tp.localRtcpName,
+            "source": tp.srcRtpName,
+            "remote": si.remoteRtpAddress,
         }
 
     async def _early_media(self, req: dict[str, Any]) -> Any:

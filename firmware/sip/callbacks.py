@@ -21,6 +21,7 @@ from firmware.events import (
     RegState,
 )
 from firmware.sip.call_info import MAX_MESSAGE, parse_call_info
+from firmware.sip.media_guard import guard_call_media
 
 if TYPE_CHECKING:
     from firmware.sip.engine import SipEngine
@@ -136,6 +137,8 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
             remote_hold |= status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
             if status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 active = True
+                if self._engine.strict_media_source:
+                    guard_call_media(self, media.index)
                 self._engine.connect_audio(self.getAudioMedia(media.index))
         self._local_hold = local_hold
         self._engine.post(CallMedia(self.call_id, active, local_hold=local_hold, remote_hold=remote_hold))

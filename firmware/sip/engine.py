@@ -470,6 +470,10 @@ class SipEngine:
     def tone(self) -> Tone | None:
         return self._tones.playing if self._tones is not None else None
 
+    @property
+    def strict_media_source(self) -> bool:
+        return self._sip.strict_media_source
+
     def call_audio(self, call_id: int) -> Any:
         """The call's pjsua2 AudioMedia (for tests and benchmarks that inject or record audio)."""
         call = self._calls[call_id]
