@@ -12,7 +12,6 @@ import asyncio
 import gc
 import itertools
 import logging
-import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from firmware.sip.callbacks import PhoneAccount, PhoneCall
 from firmware.sip.checksync import CheckSyncEndpoint, CheckSyncListener, source_host
 from firmware.sip.invite_guard import InviteGuard
 from firmware.sip.probe import RegistrarProbe
+from firmware.sip.settings import account_config, transport_config, transport_type
 from firmware.sip.sip_im import SipImGuard
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ HOT_WINDOW_S = 0.25
 AUTH_RETRY_S = 60.0  # wrong credentials: retry slowly so a registrar's fail2ban does not lock us out
 HOLD_RETRY_S = 0.05
 HOLD_RETRIES = 40  # 2 s: a media update that has not finished by then has failed
-SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PJ_LOG_LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
 
 
@@ -121,7 +120,7 @@ class SipEngine:
         self._ep = ep
         ep.libCreate()
         ep.libInit(self._endpoint_config())
-        transport_id = ep.transportCreate(self._transport_type(), self._transport_config())
+        transport_id = ep.transportCreate(transport_type(self._sip), transport_config(self._sip))
         ep.libStart()
         self.sound_device = media.select_sound_device(ep, self._sound_card)
         codecs = media.set_codec_priorities(ep, self._sip.codecs)
@@ -135,7 +134,7 @@ class SipEngine:
         self._account = PhoneAccount(self)
         self.registration = RegState.REGISTERING
         self.post(RegistrationChanged(RegState.REGISTERING))
-        self._account.create(self._account_config(transport_id))
+        self._account.create(account_config(self._sip, transport_id))
         if self._on_check_sync is not None:
             self._registrar_hosts = _addresses(self._sip.registrar)
             self._check_sync = CheckSyncListener(ep, self._on_check_sync, self._check_sync_trusted)
@@ -218,60 +217,6 @@ class SipEngine:
         cfg.logConfig.writer = self._writer
         cfg.logConfig.decor = 0
         media.media_config(cfg, self._sip, self._audio)
-        return cfg
-
-    def _transport_type(self) -> int:
-        types: dict[str, int] = {
-            "udp": pj.PJSIP_TRANSPORT_UDP,
-            "tcp": pj.PJSIP_TRANSPORT_TCP,
-            "tls": pj.PJSIP_TRANSPORT_TLS,
-        }
-        return types[self._sip.transport]
-
-    def _transport_config(self) -> Any:
-        cfg = pj.TransportConfig()
-        cfg.port = self._sip.local_port
-        if self._sip.transport != "udp":
-            # Without TCP_NODELAY, delayed ACKs stall call set-up by ~40 ms per round trip.
-            cfg.sockOptParams = _nodelay()
-        if self._sip.transport == "tls":
-            tls = cfg.tlsConfig
-            tls.CaListFile = self._sip.tls_ca_file or SYSTEM_CA_BUNDLE
-            if not os.path.exists(tls.CaListFile):
-                raise SipError(f"TLS CA file {tls.CaListFile} does not exist")
-            tls.verifyServer = self._sip.tls_verify_server
-            tls.method = pj.PJSIP_TLSV1_2_METHOD
-            tls.sockOptParams = _nodelay()
-        return cfg
-
-    def _server_uri(self) -> str:
-        return f"sip:{self._sip.registrar}:{self._sip.effective_port};transport={self._sip.transport}"
-
-    def _account_config(self, transport_id: int) -> Any:
-        sip = self._sip
-        cfg = pj.AccountConfig()
-        name = sip.display_name.replace('"', "")
-        cfg.idUri = f'"{name}" <sip:{sip.user}@{sip.domain}>' if name else f"sip:{sip.user}@{sip.domain}"
-        cfg.regConfig.registrarUri = self._server_uri()
-        cfg.regConfig.timeoutSec = sip.register_expiry_s
-        # pjsip's own retry (300 s by default) is off: the Backoff object below owns recovery.
-        cfg.regConfig.retryIntervalSec = 0
-        cfg.regConfig.firstRetryIntervalSec = 0
-        cfg.regConfig.dropCallsOnFail = False  # a registrar hiccup must not cut an active call
-        cfg.sipConfig.transportId = transport_id
-        cfg.sipConfig.proxies.append(self._server_uri() + ";lr")
-        cred = pj.AuthCredInfo("digest", "*", sip.auth_user or sip.user, 0, sip.password)
-        cfg.sipConfig.authCreds.append(cred)
-        nat = cfg.natConfig
-        # The provider's proxy handles NAT (Kamailio nathelper); rewriting here breaks loopback and LANs.
-        nat.contactRewriteUse = nat.viaRewriteUse = nat.sdpNatRewriteUse = 0
-        nat.iceEnabled = False
-        cfg.mediaConfig.srtpUse = {
-            "off": pj.PJMEDIA_SRTP_DISABLED,
-            "optional": pj.PJMEDIA_SRTP_OPTIONAL,
-            "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
-        }[sip.srtp]
-        cfg.mediaConfig.srtpSecureSignaling = 0
         return cfg
 
     # ------------------------------------------------------------------ pump
@@ -514,16 +459,6 @@ def _addresses(host: str) -> frozenset[str]:
         return frozenset({host} | {str(info[4][0]) for info in socket.getaddrinfo(host, None)})
     except OSError:
         return frozenset({host})
-
-
-def _nodelay() -> Any:
-    params = pj.SockOptParams()
-    opt = pj.SockOpt()
-    opt.level = socket.IPPROTO_TCP
-    opt.optName = socket.TCP_NODELAY
-    opt.setOptValInt(1)
-    params.sockOpts.append(opt)
-    return params
 
 
 def _short_reason(err: Any) -> str:
