@@ -1,6 +1,6 @@
 """Reading the chat state: what the chat screens show and the state machine moves over.
 
-Shared by firmware.machine_chat (keys) and firmware.ui.chat_screens (drawing), so the cursor a
+Shared by firmware.machine_chat_nav (keys) and firmware.ui.chat_screens (drawing), so the cursor a
 key moves is the cursor the screen draws. Pure functions of the state.
 """
 

@@ -31,7 +31,8 @@ from firmware.machine_calls import (
     ignored,
     place_call,
 )
-from firmware.machine_chat import CHAT_COMMON, CHAT_TIMERS, leave_idle
+from firmware.machine_chat import CHAT_COMMON
+from firmware.machine_chat_nav import CHAT_TIMERS, leave_idle
 from firmware.machine_cusax import cusax_after, cusax_common, cusax_handlers, cusax_timers
 from firmware.machine_status import STATUS_COMMON, STATUS_TIMERS, sign_in_shown, with_status_keys
 from firmware.state import Phase, PhoneState, Registration

@@ -20,7 +20,7 @@ from firmware.events import (
     IncomingCall,
     Timer,
 )
-from firmware.machine_chat import chat_key
+from firmware.machine_chat_nav import chat_key
 from firmware.state import CallView, Direction, Phase, PhoneState, View
 from hal.types import AudioPath, HookChanged, Key, KeyPressed
 

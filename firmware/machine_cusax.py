@@ -43,7 +43,7 @@ from firmware.events import (
     VCardLoaded,
 )
 from firmware.machine_calls import BUSY_HERE, _to_idle, ignored, place_call
-from firmware.machine_chat import open_conversation
+from firmware.machine_chat_nav import open_conversation
 from firmware.roster import Roster
 from firmware.state import Phase, PhoneState, View
 from firmware.tel_index import TelIndex

@@ -30,6 +30,7 @@ from firmware.commands import (
     SetPresence,
     StartTimer,
 )
+from firmware.cusax import tel_target
 from firmware.events import (
     CallConnected,
     CallEnded,
@@ -55,7 +56,6 @@ from firmware.machine_chat import (
     MAX_PEERS,
     OFFLINE_NOTICE,
     bounded_message,
-    tel_target,
 )
 from firmware.multitap import Entry
 from firmware.state import Phase, PhoneState, Settings, View
