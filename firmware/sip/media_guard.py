@@ -35,7 +35,8 @@ SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
 SKF_NET_OFF = -0x100000  # a BPF load relative to the IP header (linux/filter.h)
 _LD_W_ABS, _JEQ_K, _RET_K = 0x20, 0x15, 0x06
 _ACCEPT, _DROP = 0xFFFFFFFF, 0
-_SOURCE_OFFSET = {4: 12, 6: 8}  # where the source address starts in the IPv4 / IPv6 header
+_SOURCE_OFFSET = {4: 12, 6: 8}
+_IP = (socket.AF_INET, socket.AF_INET6)  # where the source address starts in the IPv4 / IPv6 header
 
 
 class MediaGuardError(Exception):
@@ -85,7 +86,9 @@ def udp_sockets(ports: Iterable[int]) -> dict[int, int]:
             if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
                 continue
             with socket.socket(fileno=os.dup(fd)) as sock:
-                if sock.type == socket.SOCK_DGRAM and (port := sock.getsockname()[1]) in wanted:
+                if sock.family not in _IP or sock.type != socket.SOCK_DGRAM:
+                    continue  # e.g. sd_notify's AF_UNIX datagram socket: its name is a path
+                if (port := sock.getsockname()[1]) in wanted:
                     found[port] = fd
     return found
 
@@ -121,6 +124,9 @@ def guard_call_media(call: Any, med_idx: int) -> None:
         count = restrict_sources({a[1] for a in local if a is not None}, remote[0])
     except MediaGuardError as err:
         log.warning("media source check unavailable, RTP from any host is accepted: %s", err)
+        return
+    except Exception:  # defence in depth must not end a call: pjsua2 callbacks must not raise
+        log.exception("media source check failed, RTP from any host is accepted")
         return
     log.info("media accepted only from %s (%d sockets)", remote[0], count)
 

@@ -106,6 +106,14 @@ def test_ipv6_sources() -> None:
 
 def test_restrict_sources_finds_the_process_sockets_by_port(receiver: socket.socket) -> None:
     port = receiver.getsockname()[1]
+    # Other sockets in the process: a TCP listener on the same port number, unix datagram ones
+    # (sd_notify's kind, whose name is a path or empty) are not RTP sockets.
+    unix_a, unix_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", port))
+    tcp.listen()
+    with unix_a, unix_b, tcp:
+        assert udp_sockets([port]) == {port: receiver.fileno()}
     assert udp_sockets([port]) == {port: receiver.fileno()}
     assert restrict_sources([port, 1], "127.0.0.1") == 1  # port 1: no such socket here
     _send_from("127.0.0.2", receiver.getsockname(), b"evil")
