@@ -35,8 +35,8 @@ SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
 SKF_NET_OFF = -0x100000  # a BPF load relative to the IP header (linux/filter.h)
 _LD_W_ABS, _JEQ_K, _RET_K = 0x20, 0x15, 0x06
 _ACCEPT, _DROP = 0xFFFFFFFF, 0
-_SOURCE_OFFSET = {4: 12, 6: 8}
-_IP = (socket.AF_INET, socket.AF_INET6)  # where the source address starts in the IPv4 / IPv6 header
+_SOURCE_OFFSET = {4: 12, 6: 8}  # where the source address starts in the IPv4 / IPv6 header
+_IP = (socket.AF_INET, socket.AF_INET6)
 
 
 class MediaGuardError(Exception):
