@@ -50,7 +50,7 @@ from typing import Any, Literal, Self
 from firmware.errors import LabError
 from firmware.lab.kamailio import Kamailio
 from firmware.lab.ports import LOOPBACK, free_port
-from firmware.lab.process import ManagedProcess
+from firmware.lab.process import ManagedProcess, ProcessOwner
 
 Transport = Literal["udp", "tcp", "tls"]
 AnswerMode = Literal["auto", "manual"]
@@ -74,7 +74,7 @@ class BaresipEvent:
     at: float = field(default_factory=time.monotonic, compare=False, repr=False)
 
 
-class Baresip:
+class Baresip(ProcessOwner):
     """One baresip process with one account registered at a lab Kamailio."""
 
     def __init__(
@@ -124,14 +124,6 @@ class Baresip:
         return f"sip:{self.user}@{self.domain}"
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.alive()
-
-    @property
     def log_path(self) -> Path:
         return self.workdir / "baresip.log"
 
@@ -158,9 +150,6 @@ class Baresip:
     def uri(self, target: str) -> str:
         """``bob`` -> ``sip:bob@<domain>``; a full URI is returned unchanged."""
         return target if ":" in target else f"sip:{target}@{self.domain}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        return self._proc.log_tail(lines) if self._proc is not None else ""
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> Self:

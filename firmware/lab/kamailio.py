@@ -30,7 +30,7 @@ from firmware.errors import LabError
 from firmware.lab import kamailio_cfg
 from firmware.lab.certs import TlsFiles, make_test_pki
 from firmware.lab.ports import LOOPBACK, free_port, free_udp_tcp_port
-from firmware.lab.process import ManagedProcess
+from firmware.lab.process import ManagedProcess, ProcessOwner
 
 _MODULE_DIRS = (
     "/usr/lib/x86_64-linux-gnu/kamailio/modules",
@@ -49,7 +49,10 @@ def _dbtext_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:").replace("\n", "\\n").replace("\r", "\\r")
 
 
-class Kamailio:
+DB_SETTLE_S = 0.05  # longer than db_text takes to load the lab's small subscriber table
+
+
+class Kamailio(ProcessOwner):
     """One Kamailio instance. Ports are picked at the first start() and kept by restart()."""
 
     def __init__(
@@ -135,14 +138,6 @@ class Kamailio:
         return self.tls_files.ca_cert
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.alive()
-
-    @property
     def log_path(self) -> Path:
         return self.workdir / "kamailio.log"
 
@@ -162,9 +157,6 @@ class Kamailio:
 
     def aor(self, user: str) -> str:
         return f"sip:{user}@{self._domain}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        return self._proc.log_tail(lines) if self._proc is not None else ""
 
     # ----------------------------------------------------------------- accounts
     def add_account(self, user: str, password: str) -> None:
@@ -196,6 +188,14 @@ class Kamailio:
         self._db_mtime = max(int(time.time()), self._db_mtime + 1)
         os.utime(tmp, (self._db_mtime, self._db_mtime))
         tmp.replace(db / "subscriber")
+        if self.running:
+            # db_text reads a table, then stats it for the mtime it caches: a reload that read the
+            # old file just before the rename caches the old rows under the new mtime and never
+            # reloads (a REGISTER then got 403 for the new account, ~1 run in 12). A second, later
+            # mtime after any such reload has finished makes the next query read the file again.
+            time.sleep(DB_SETTLE_S)
+            self._db_mtime += 1
+            os.utime(db / "subscriber", (self._db_mtime, self._db_mtime))
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> Self:

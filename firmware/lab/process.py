@@ -148,3 +148,21 @@ class ManagedProcess:
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines)
+
+
+class ProcessOwner:
+    """A lab server (Kamailio, Prosody, baresip) that runs as one ManagedProcess: what it answers
+    about that process, written once."""
+
+    _proc: ManagedProcess | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.alive()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self._proc.log_tail(lines) if self._proc is not None else ""

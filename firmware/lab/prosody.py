@@ -38,7 +38,7 @@ from typing import Self
 from firmware.errors import LabError
 from firmware.lab.certs import TlsFiles, make_test_pki
 from firmware.lab.ports import LOOPBACK, free_port
-from firmware.lab.process import ManagedProcess
+from firmware.lab.process import ManagedProcess, ProcessOwner
 
 _SAFE_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
 _SAFE_USER = re.compile(r"[a-z0-9][a-z0-9._+-]*")
@@ -61,7 +61,7 @@ def _encode_host(host: str) -> str:
     return "".join(ch if ch.isascii() and ch.isalnum() else f"%{ord(ch):02x}" for ch in host)
 
 
-class Prosody:
+class Prosody(ProcessOwner):
     """One Prosody instance. Ports are picked at the first start() and kept by restart()."""
 
     def __init__(
@@ -149,14 +149,6 @@ class Prosody:
         return self.tls_files.ca_cert
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.alive()
-
-    @property
     def log_path(self) -> Path:
         return self.workdir / "prosody.log"
 
@@ -170,9 +162,6 @@ class Prosody:
 
     def jid(self, user: str) -> str:
         return f"{user}@{self._domain}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        return self._proc.log_tail(lines) if self._proc is not None else ""
 
     # ----------------------------------------------------------------- config
     def _write_config(self) -> None:
