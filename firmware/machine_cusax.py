@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from firmware import commands as c
-from firmware.chat_select import contact_tels, roster_cursor
+from firmware.chat_select import clamp, contact_tels, roster_cursor
 from firmware.cusax import ON_THE_PHONE, Candidate, auto_pick, call_candidates, cost_warning, impp_header
 from firmware.cusax_state import CusaxView, Identity, Party, Prompt
 from firmware.events import (
@@ -178,7 +178,8 @@ def selected_contact(state: PhoneState) -> tuple[str, Tel | None] | None:
         return roster.at(roster_cursor(state)), None
     if nav.view is View.CONTACT and nav.contact in roster:
         tels = contact_tels(state, nav.contact)
-        return nav.contact, tels[nav.action - 1] if 0 < nav.action <= len(tels) else None
+        action = clamp(nav.action, 1 + len(tels))  # as the screen and its keys do: "Message", tels
+        return nav.contact, tels[action - 1] if action > 0 else None
     if nav.view is View.CONVERSATION and nav.peer in roster:
         return nav.peer, None
     return None

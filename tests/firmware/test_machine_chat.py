@@ -31,6 +31,7 @@ from firmware.commands import (
     StartTimer,
 )
 from firmware.cusax import tel_target
+from firmware.cusax_state import Identity, Party
 from firmware.events import (
     CallConnected,
     CallEnded,
@@ -441,6 +442,18 @@ def test_vcard_tels_become_call_actions() -> None:
     state, _ = run(STATES["contact"], [VCardLoaded(VCard(ALICE.jid, "Alice A.", (Tel("sip:9@x.org", "9"),)))])
     state, cmds = run(state, keys(Key.DOWN, Key.SELECT))
     assert MakeCall(1, "sip:9@x.org") in cmds
+
+
+def test_a_call_action_left_beyond_the_tels_still_goes_through_cusax() -> None:
+    """The cursor was on a tel that a vCard update then removed: SELECT calls the tel now under the
+    cursor the CUSAX way (the contact identified, cost rules applied), as if moved there."""
+    two = VCard(ALICE.jid, "Alice A.", (Tel("sip:8@x.org", "8"), Tel("sip:9@x.org", "9")))
+    state, _ = run(STATES["contact"], [VCardLoaded(two), *keys(Key.DOWN, Key.DOWN)])
+    assert state.nav.action == 2
+    one = VCard(ALICE.jid, "Alice A.", (Tel("sip:8@x.org", "8"),))
+    state, cmds = run(state, [VCardLoaded(one), key(Key.SELECT)])
+    assert MakeCall(1, "sip:8@x.org") in cmds
+    assert state.cusax.party == Party(1, Identity.VERIFIED, ALICE.jid, "contact")
 
 
 def test_message_while_idle_raises_banner_and_counts() -> None:
