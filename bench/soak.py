@@ -23,7 +23,7 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 
 def measure(lab: BenchLab, calls: int) -> dict[str, list[float]]:
-    """ "caller"/"callee": VmRSS (MiB) after each counted call (index 0 = after the warm-up);
+    """ "caller"/"callee": VmRSS (MiB) after each counted call;
     "call_ms": wall time of each counted call, pacing included; "caller_retained"/"callee_retained":
     RSS after malloc_trim (KiB) with every ended call released, before and after the counted calls;
     "release_s": how long pjsip took to release them after the last call."""

@@ -39,7 +39,7 @@ def one_call(a: PhoneAgent, b: PhoneAgent, n: int, number: str = "1002") -> floa
     b.lift()
     a.wait(**IN_CALL)
     b.wait(**IN_CALL)
-    deadline = started + RTP_TIMEOUT_S + 1.0
+    deadline = time.monotonic() + RTP_TIMEOUT_S
     for phone in (a, b):
         while not _flowing(phone):
             if time.monotonic() > deadline:

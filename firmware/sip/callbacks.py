@@ -23,6 +23,9 @@ from firmware.events import (
 from firmware.sip.call_info import MAX_MESSAGE, parse_call_info
 from firmware.sip.media_guard import guard_call_media
 
+# Media states in which the call has an RTP stream whose far end the SDP names.
+STREAMING = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD, pj.PJSUA_CALL_MEDIA_LOCAL_HOLD)
+
 if TYPE_CHECKING:
     from firmware.sip.engine import SipEngine
 
@@ -135,10 +138,10 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
             status = media.status
             local_hold |= status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD
             remote_hold |= status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
+            if self._engine.strict_media_source and status in STREAMING:
+                guard_call_media(self, media.index)  # also on hold: music on hold may come from elsewhere
             if status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 active = True
-                if self._engine.strict_media_source:
-                    guard_call_media(self, media.index)
                 self._engine.connect_audio(self.getAudioMedia(media.index))
         self._local_hold = local_hold
         self._engine.post(CallMedia(self.call_id, active, local_hold=local_hold, remote_hold=remote_hold))

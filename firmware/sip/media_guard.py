@@ -77,57 +77,86 @@ def attach(sock: socket.socket, program: bytes) -> None:
         raise MediaGuardError(f"SO_ATTACH_FILTER: {err.strerror}") from None
 
 
-def udp_sockets(ports: Iterable[int]) -> dict[int, int]:
-    """port -> file descriptor of this process's UDP sockets bound to those ports."""
+def udp_sockets(ports: Iterable[int]) -> dict[int, socket.socket]:
+    """port -> this process's UDP socket bound to it, as a duplicate the caller closes. A duplicate
+    shares the socket (its filter too), and holding it means the socket found is the socket
+    filtered, whatever other threads open and close meanwhile."""
     wanted, found = set(ports), {}
     for entry in os.listdir("/proc/self/fd"):
-        fd = int(entry)
         with contextlib.suppress(OSError):
-            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+            if not os.readlink(f"/proc/self/fd/{entry}").startswith("socket:"):
                 continue
-            with socket.socket(fileno=os.dup(fd)) as sock:
-                if sock.family not in _IP or sock.type != socket.SOCK_DGRAM:
-                    continue  # e.g. sd_notify's AF_UNIX datagram socket: its name is a path
-                if (port := sock.getsockname()[1]) in wanted:
-                    found[port] = fd
+            sock = _dup_socket(int(entry))
+            port = _udp_port(sock)
+            if port in wanted and port not in found:
+                found[port] = sock
+            else:
+                sock.close()
     return found
+
+
+def _udp_port(sock: socket.socket) -> int | None:
+    if sock.family not in _IP or sock.type != socket.SOCK_DGRAM:
+        return None  # e.g. sd_notify's AF_UNIX datagram socket: its name is a path
+    try:
+        return int(sock.getsockname()[1])
+    except OSError:
+        return None
+
+
+def _dup_socket(fd: int) -> socket.socket:
+    copy = os.dup(fd)
+    try:
+        return socket.socket(fileno=copy)
+    except OSError:  # the number was reused by something else since the scan read it
+        os.close(copy)
+        raise
 
 
 def restrict_sources(local_ports: Iterable[int], remote_host: str) -> int:
     """Filter the UDP sockets on `local_ports` to datagrams from `remote_host`; returns how many
     sockets got the filter. Raises MediaGuardError (the caller logs; the call goes on)."""
     try:
-        program = source_filter(remote_host)
+        address = ipaddress.ip_address(remote_host)
     except ValueError:
         raise MediaGuardError(f"{remote_host!r} is not an IP address") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:a.b.c.d arrives as IPv4 packets
+    program = source_filter(str(address))
     sockets = udp_sockets(local_ports)
-    for fd in sockets.values():
-        with socket.socket(fileno=os.dup(fd)) as sock:  # the filter belongs to the shared socket
+    try:
+        for sock in sockets.values():
             attach(sock, program)
+    finally:
+        for sock in sockets.values():
+            sock.close()
     return len(sockets)
 
 
 def guard_call_media(call: Any, med_idx: int) -> None:
     """Put the filter on a pjsua2 call's media sockets (RTP and RTCP) for the far end's host named
     in its SDP. Called on every media update (a re-INVITE may move the far end). Never raises: a
-    call without the filter is still a call, so a failure is logged."""
+    call without the filter is still a call (and pjsua2 callbacks must not raise), so a failure is
+    logged and RTP from any host is accepted."""
     try:
-        transport, stream = call.getMedTransportInfo(med_idx), call.getStreamInfo(med_idx)
+        _guard(call, med_idx)
     except pj.Error as err:
         log.warning("media source check skipped: %s", err.info())
-        return
+    except MediaGuardError as err:
+        log.warning("media source check unavailable, RTP from any host is accepted: %s", err)
+    except Exception:
+        log.exception("media source check failed, RTP from any host is accepted")
+
+
+def _guard(call: Any, med_idx: int) -> None:
+    transport, stream = call.getMedTransportInfo(med_idx), call.getStreamInfo(med_idx)
     local = [split_host_port(str(n)) for n in (transport.localRtpName, transport.localRtcpName)]
     remote = split_host_port(str(stream.remoteRtpAddress))
     if remote is None or _unspecified(remote[0]):
         return  # no address yet, or 0.0.0.0 (an old-style hold): nothing to accept from
-    try:
-        count = restrict_sources({a[1] for a in local if a is not None}, remote[0])
-    except MediaGuardError as err:
-        log.warning("media source check unavailable, RTP from any host is accepted: %s", err)
-        return
-    except Exception:  # defence in depth must not end a call: pjsua2 callbacks must not raise
-        log.exception("media source check failed, RTP from any host is accepted")
-        return
+    count = restrict_sources({a[1] for a in local if a is not None}, remote[0])
+    if count == 0:
+        raise MediaGuardError(f"no UDP socket of this process is bound to {transport.localRtpName}")
     log.info("media accepted only from %s (%d sockets)", remote[0], count)
 
 

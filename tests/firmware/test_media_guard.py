@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
@@ -113,9 +114,22 @@ def test_restrict_sources_finds_the_process_sockets_by_port(receiver: socket.soc
     tcp.bind(("127.0.0.1", port))
     tcp.listen()
     with unix_a, unix_b, tcp:
-        assert udp_sockets([port]) == {port: receiver.fileno()}
-    assert udp_sockets([port]) == {port: receiver.fileno()}
+        found = udp_sockets([port])
+        try:
+            assert list(found) == [port] and found[port].getsockname() == receiver.getsockname()
+        finally:
+            for sock in found.values():
+                sock.close()
+    fds = len(os.listdir("/proc/self/fd"))
     assert restrict_sources([port, 1], "127.0.0.1") == 1  # port 1: no such socket here
+    assert len(os.listdir("/proc/self/fd")) == fds  # every duplicate closed again
+    _send_from("127.0.0.2", receiver.getsockname(), b"evil")
+    _send_from("127.0.0.1", receiver.getsockname(), b"good")
+    assert _received(receiver) == [b"good"]
+
+
+def test_an_ipv4_mapped_far_end_filters_as_ipv4(receiver: socket.socket) -> None:
+    assert restrict_sources([receiver.getsockname()[1]], "::ffff:127.0.0.1") == 1
     _send_from("127.0.0.2", receiver.getsockname(), b"evil")
     _send_from("127.0.0.1", receiver.getsockname(), b"good")
     assert _received(receiver) == [b"good"]

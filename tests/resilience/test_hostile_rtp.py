@@ -65,10 +65,10 @@ def _attack(target: tuple[str, int], source: str) -> int:
                 evil.sendto(_rtp(seq, ssrc, os.urandom(160)), target)
                 seq += 1
             try:
-                while evil.recv(2048):
+                while time.monotonic() - t0 < ATTACK_S and evil.recv(2048):  # audio may keep coming
                     received += 1
             except (TimeoutError, ConnectionRefusedError):
-                pass  # refused: the ICMP for a datagram the phone's kernel dropped
+                pass  # refused: an ICMP error for an earlier datagram, not worth stopping for
     return received
 
 
@@ -140,6 +140,7 @@ def test_garbage_from_the_far_ends_host_does_not_break_the_call(make_phone: Phon
     rng = random.Random(SEED)
     ssrc = rng.getrandbits(32)  # pjsua2 does not tell the far end's; a stream of its own then
     t0 = time.monotonic()
+    lost_before = b.request("stats")["rx_loss"]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as fuzzer:
         fuzzer.bind((far_end, 0))
         for n in range(FUZZ):
@@ -152,4 +153,7 @@ def test_garbage_from_the_far_ends_host_does_not_break_the_call(make_phone: Phon
     assert a.state()["phase"] == "in_call"
     packets_grow(a, 0.5)
     packets_grow(b, 0.5)
+    # Not asserted: the filter lets the far end's host through, so RTP-shaped garbage from another
+    # port there may move the phone's audio for a moment (pjmedia's latching; SRTP prevents it).
+    print(f"the far end lost {b.request('stats')['rx_loss'] - lost_before} packets meanwhile")
     _hang_up_then_call_again(a, b)
