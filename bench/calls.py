@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any
 
 from bench.lab import BenchBaresip, BenchLab
-from firmware.lab.phone import PhoneAgent
-
-IN_CALL: dict[str, Any] = {"phase": "in_call", "call.media_active": True}
+from firmware.lab.phone import IN_CALL, PhoneAgent, hang_up
 
 
 def agent_round_trip_ms(agent: PhoneAgent, runs: int = 20) -> float:
@@ -25,14 +22,6 @@ def agent_round_trip_ms(agent: PhoneAgent, runs: int = 20) -> float:
         agent.request("ping")
         times.append(1000 * (time.monotonic() - start))
     return statistics.median(times)
-
-
-def hang_up_phones(a: PhoneAgent, b: PhoneAgent) -> None:
-    a.hang_up()
-    b.wait(phase="ended")
-    b.hang_up()
-    b.wait(phase="idle")
-    a.wait(phase="idle")
 
 
 def phone_to_phone(lab: BenchLab, runs: int) -> dict[str, list[float]]:
@@ -55,7 +44,7 @@ def phone_to_phone(lab: BenchLab, runs: int) -> dict[str, list[float]]:
             a.wait(**IN_CALL)
             b.wait(**IN_CALL)
             set_up = time.monotonic()
-            hang_up_phones(a, b)
+            hang_up(a, b)
             out["ringing"].append(1000 * (ringing - start))
             out["setup"].append(1000 * (set_up - start))
     finally:

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import echo
-from bench.calls import IN_CALL, hang_up_phones
 from bench.inotify import SampleClock, WriteTimes
 from bench.lab import BenchBaresip, BenchLab
 from bench.procstat import rss_mb
-from firmware.lab.phone import PhoneAgent
+from firmware.lab.phone import PhoneAgent, connect, hang_up
 
 PERIOD_MS, ON_MS, FREQ_HZ = 200, 5, 2000
 PERIOD_S = PERIOD_MS / 1000
@@ -41,17 +40,8 @@ def _add_call(out: Result, delays: list[float]) -> None:
     out["burst_range"].append(1000 * (max(delays) - min(delays)))
 
 
-def _connect_phones(a: PhoneAgent, b: PhoneAgent) -> None:
-    a.lift()
-    a.press("1", "0", "0", "2", "#")
-    b.wait(phase="ringing")
-    b.lift()
-    a.wait(**IN_CALL)
-    b.wait(**IN_CALL)
-
-
 def _phone_call_delays(a: PhoneAgent, b: PhoneAgent, wav: Path, rss: list[float]) -> list[float]:
-    _connect_phones(a, b)
+    connect(a, b, "1002")
     try:
         b.request("loopback")
         time.sleep(SETTLE_S)
@@ -61,7 +51,7 @@ def _phone_call_delays(a: PhoneAgent, b: PhoneAgent, wav: Path, rss: list[float]
         rss.extend([rss_mb(a.pid), rss_mb(b.pid)])
         a.request("stop_recording")
     finally:
-        hang_up_phones(a, b)
+        hang_up(a, b)
     samples, rate = echo.read_wav(wav)
     sent, echoes = echo.split_mixed(echo.onsets(samples, rate), PERIOD_S)
     return echo.pair_delays(sent[SKIP_BURSTS:], echoes, PERIOD_S)

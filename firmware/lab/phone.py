@@ -198,3 +198,25 @@ class PhoneAgent:
             "wait", timeout=timeout + 2, state=state, **{"timeout_s": timeout}
         )
         return result
+
+
+IN_CALL: dict[str, Any] = {"phase": "in_call", "call.media_active": True}
+
+
+def connect(a: PhoneAgent, b: PhoneAgent, number: str) -> None:
+    """A lifts and dials `number`; B rings and answers by lifting; both end in a call with media."""
+    a.lift()
+    a.press(*number, "#")
+    b.wait(phase="ringing")
+    b.lift()
+    a.wait(**IN_CALL)
+    b.wait(**IN_CALL)
+
+
+def hang_up(first: PhoneAgent, second: PhoneAgent) -> None:
+    """`first` hangs up, `second` sees the call end and hangs up too; both end idle."""
+    first.hang_up()
+    second.wait(phase="ended")
+    second.hang_up()
+    second.wait(phase="idle")
+    first.wait(phase="idle")

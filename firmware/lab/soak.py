@@ -15,10 +15,9 @@ agent's RSS after malloc_trim, so freed heap does not count.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from firmware.errors import LabError
-from firmware.lab.phone import PhoneAgent
+from firmware.lab.phone import PhoneAgent, connect, hang_up
 
 MAX_CALLS_PER_S = 15
 WARMUP = 3  # the first calls allocate pools, codecs and caches once: memory is compared after them
@@ -26,31 +25,20 @@ RTP_TIMEOUT_S = 3.0
 # pjsip's longest transaction timer after a call (Timer D/L/M: 64*T1 = 32 s) plus its timer
 # resolution and the agents' poll.
 RELEASE_TIMEOUT_S = 40.0
-IN_CALL: dict[str, Any] = {"phase": "in_call", "call.media_active": True}
 
 
 def one_call(a: PhoneAgent, b: PhoneAgent, n: int, number: str = "1002") -> float:
     """Call n of a soak (who hangs up first alternates with n); returns its wall time in seconds,
     pacing included."""
     started = time.monotonic()
-    a.lift()
-    a.press(*number, "#")
-    b.wait(phase="ringing")
-    b.lift()
-    a.wait(**IN_CALL)
-    b.wait(**IN_CALL)
+    connect(a, b, number)
     deadline = time.monotonic() + RTP_TIMEOUT_S
     for phone in (a, b):
         while not _flowing(phone):
             if time.monotonic() > deadline:
                 raise LabError(f"call {n}: no RTP both ways")
             time.sleep(0.01)
-    first, second = (a, b) if n % 2 else (b, a)
-    first.hang_up()
-    second.wait(phase="ended")
-    second.hang_up()
-    a.wait(phase="idle")
-    b.wait(phase="idle")
+    hang_up(*((a, b) if n % 2 else (b, a)))
     time.sleep(max(0.0, 1 / MAX_CALLS_PER_S - (time.monotonic() - started)))
     return time.monotonic() - started
 

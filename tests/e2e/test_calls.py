@@ -8,21 +8,11 @@ from pathlib import Path
 import pytest
 
 from firmware.lab.kamailio import Kamailio
-from firmware.lab.phone import PhoneAgent
+from firmware.lab.phone import PhoneAgent, connect
 from tests.e2e.audio import dominant, read_wav, tone_power
 from tests.e2e.conftest import PhoneFactory
 
 pytestmark = pytest.mark.integration
-
-
-def _connect(a: PhoneAgent, b: PhoneAgent, number: str) -> None:
-    """A lifts and dials `number`; B rings and answers by lifting; both end in a call with media."""
-    a.lift()
-    a.press(*number, "#")
-    b.wait(phase="ringing")
-    b.lift()
-    a.wait(phase="in_call", **{"call.media_active": True})
-    b.wait(phase="in_call", **{"call.media_active": True})
 
 
 def _packets_grow(phone: PhoneAgent) -> None:
@@ -109,7 +99,7 @@ def test_incoming_call_answered_by_lifting_and_ended_by_caller(make_phone: Phone
 
 def test_call_to_a_busy_phone(make_phone: PhoneFactory) -> None:
     a, b, c = make_phone("1001"), make_phone("1002"), make_phone("1003")
-    _connect(b, c, "1003")
+    connect(b, c, "1003")
     a.lift()
     a.press("1", "0", "0", "2", "#")
     ended = a.wait(phase="ended")
@@ -151,7 +141,7 @@ def test_inter_digit_timeout_sends_the_call(make_phone: PhoneFactory) -> None:
 
 def test_dtmf_hold_resume_and_volume_in_call(make_phone: PhoneFactory) -> None:
     a, b = make_phone("1001"), make_phone("1002")
-    _connect(a, b, "1002")
+    connect(a, b, "1002")
     a.press("4", "2", "*", "#")
     deadline = time.monotonic() + 5
     while b.request("dtmf_received") != "42*#" and time.monotonic() < deadline:
@@ -198,7 +188,7 @@ def test_redial_calls_the_last_number(make_phone: PhoneFactory) -> None:
 @pytest.mark.parametrize("transport", ["tcp", "tls"])
 def test_register_and_call_over_stream_transports(make_phone: PhoneFactory, transport: str) -> None:
     a, b = make_phone("1005", transport=transport), make_phone("1006", transport=transport)
-    _connect(a, b, "1006")
+    connect(a, b, "1006")
     _packets_grow(a)
     a.hang_up()
     b.wait(phase="ended")
@@ -207,7 +197,7 @@ def test_register_and_call_over_stream_transports(make_phone: PhoneFactory, tran
 def test_srtp_call(make_phone: PhoneFactory) -> None:
     a = make_phone("1007", transport="tls", srtp="mandatory")
     b = make_phone("1008", transport="tls", srtp="mandatory")
-    _connect(a, b, "1008")
+    connect(a, b, "1008")
     _packets_grow(b)
     a.hang_up()
     b.wait(phase="ended")

@@ -17,7 +17,7 @@ import pytest
 
 from firmware.chat_store import SUFFIX, decode
 from firmware.lab.kamailio import Kamailio
-from firmware.lab.phone import PhoneAgent, phone_config
+from firmware.lab.phone import PhoneAgent, connect, phone_config
 from firmware.lab.prosody import Prosody
 from firmware.provisioning.store import StoredProfile
 from tests.e2e.conftest import ACCOUNTS, kamailio, make_phone, registrar
@@ -73,16 +73,6 @@ def until(
             raise AssertionError(f"{what} not met within {timeout} s")
         time.sleep(every)
     return time.monotonic() - t0
-
-
-def connect(a: PhoneAgent, b: PhoneAgent, number: str) -> None:
-    """A lifts and dials `number`; B rings and answers; both in a call with media."""
-    a.lift()
-    a.press(*number, "#")
-    b.wait(phase="ringing")
-    b.lift()
-    a.wait(phase="in_call", **{"call.media_active": True})
-    b.wait(phase="in_call", **{"call.media_active": True})
 
 
 def packets_grow(phone: PhoneAgent, window: float = 0.5) -> tuple[dict[str, Any], dict[str, Any]]:

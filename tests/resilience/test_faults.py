@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 
 from firmware.lab.kamailio import Kamailio
-from firmware.lab.phone import PhoneAgent
+from firmware.lab.phone import PhoneAgent, connect
 from firmware.lab.prosody import Prosody
 from firmware.lab.provisioning import LabProvisioning, fake_device_root
 from firmware.lab.xmpp_peer import XmppPeer
 from firmware.provisioning.store import StoredProfile
 from tests.e2e.conftest import ACCOUNTS, PhoneFactory
-from tests.resilience.conftest import chat_config, check_state_dir, connect, packets_grow, still_calls, until
+from tests.resilience.conftest import chat_config, check_state_dir, packets_grow, still_calls, until
 
 pytestmark = pytest.mark.integration
 

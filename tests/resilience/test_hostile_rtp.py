@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import pytest
 
-from firmware.lab.phone import PhoneAgent
+from firmware.lab.phone import PhoneAgent, connect, hang_up
 from tests.e2e.conftest import PhoneFactory
-from tests.resilience.conftest import connect, packets_grow, still_calls
+from tests.resilience.conftest import packets_grow, still_calls
 
 pytestmark = pytest.mark.integration
 
@@ -81,10 +81,7 @@ def _far_end_loss(b: PhoneAgent, during: Callable[[], int]) -> tuple[int, int]:
 
 
 def _hang_up_then_call_again(a: PhoneAgent, b: PhoneAgent) -> None:
-    a.hang_up()
-    b.wait(phase="ended")
-    b.hang_up()
-    b.wait(phase="idle")
+    hang_up(a, b)
     still_calls(a, b, "1002")
 
 

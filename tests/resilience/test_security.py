@@ -19,12 +19,12 @@ import pytest
 from firmware.config import Provisioning, Sip, Xmpp
 from firmware.lab.certs import make_foreign_server_cert
 from firmware.lab.kamailio import Kamailio
-from firmware.lab.phone import PhoneAgent, phone_config
+from firmware.lab.phone import PhoneAgent, connect, phone_config
 from firmware.lab.prosody import Prosody
 from firmware.lab.provisioning import LabProvisioning, fake_device_root
 from firmware.lab.xmpp_peer import XmppPeer
 from tests.e2e.conftest import ACCOUNTS, PhoneFactory
-from tests.resilience.conftest import connect, packets_grow, until
+from tests.resilience.conftest import packets_grow, until
 
 pytestmark = pytest.mark.integration
 
