@@ -26,8 +26,6 @@ from firmware.events import (
 from firmware.machine_calls import (
     CALL_HANDLERS,
     CALL_TIMERS,
-    Handler,
-    Result,
     ignored,
     place_call,
 )
@@ -36,6 +34,7 @@ from firmware.machine_chat_nav import CHAT_TIMERS, leave_idle
 from firmware.machine_cusax import cusax_after, cusax_common, cusax_handlers, cusax_timers
 from firmware.machine_status import STATUS_COMMON, STATUS_TIMERS, sign_in_shown, with_status_keys
 from firmware.state import Phase, PhoneState, Registration
+from firmware.transition import Handler, Result
 from hal.types import KeyPressed
 
 

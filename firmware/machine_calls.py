@@ -5,7 +5,6 @@ merged into the one table in firmware/machine.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from firmware import commands as c
@@ -22,11 +21,8 @@ from firmware.events import (
 )
 from firmware.machine_chat_nav import chat_key
 from firmware.state import CallView, Direction, Phase, PhoneState, View
+from firmware.transition import Commands, Handler, Result
 from hal.types import AudioPath, HookChanged, Key, KeyPressed
-
-Commands = tuple[c.Command, ...]
-Result = tuple[PhoneState, Commands]
-Handler = Callable[[PhoneState, Event], Result]
 
 BUSY_HERE = 486
 DECLINE = 603

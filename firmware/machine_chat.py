@@ -15,7 +15,7 @@ characters, JIDs longer than MAX_JID dropped; the roster has its own bounds (fir
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 
 from firmware import commands as c
@@ -35,12 +35,9 @@ from firmware.frozen import FrozenMap
 from firmware.multitap import commit
 from firmware.roster import Roster
 from firmware.state import ChatView, Nav, Phase, PhoneState, View
+from firmware.transition import Handler, Result
 from firmware.ui.chat_text import conversation_grid, message_lines
 from firmware.xmpp.model import ChatMessage, ChatState, Show
-
-Commands = tuple[c.Command, ...]
-Result = tuple[PhoneState, Commands]
-Handler = Callable[[PhoneState, Event], Result]
 
 HISTORY_PER_PEER = 50
 MAX_PEERS = 200

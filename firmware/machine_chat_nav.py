@@ -25,10 +25,11 @@ from firmware.events import (
     Event,
     Timer,
 )
-from firmware.machine_chat import MAX_BODY, OFFLINE_NOTICE, Handler, Result, append_message, home_nav
+from firmware.machine_chat import MAX_BODY, OFFLINE_NOTICE, append_message, home_nav
 from firmware.multitap import LETTER_KEYS, TEXT_KEYS, Entry, commit, press
 from firmware.roster import Roster
 from firmware.state import Nav, Phase, PhoneState, View
+from firmware.transition import Handler, Result
 from firmware.ui.chat_text import max_scroll
 from firmware.xmpp.model import ChatMessage, ChatState
 from hal.types import Key

@@ -47,13 +47,10 @@ from firmware.machine_chat_nav import open_conversation
 from firmware.roster import Roster
 from firmware.state import Phase, PhoneState, View
 from firmware.tel_index import TelIndex
+from firmware.transition import Commands, Handler, Result
 from firmware.xmpp.model import ChatState, Room, Show, Tel
 from firmware.xmpp.tel import tel_key
 from hal.types import AudioPath, HookChanged, Key, KeyPressed
-
-Commands = tuple[c.Command, ...]
-Result = tuple[PhoneState, Commands]
-Handler = Callable[[PhoneState, Event], Result]
 
 OFFER_S = 30.0  # how long "Select: chat <name>" stays after a call
 NO_NUMBER = "No number for {}"

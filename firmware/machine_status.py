@@ -31,7 +31,6 @@ are repr=False) and never on screen but for the letter being chosen.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -40,12 +39,9 @@ from firmware.events import CredentialsRequested, Event, ProvisioningChanged, Ti
 from firmware.multitap import TEXT_KEYS, Entry, commit, press
 from firmware.provisioning.events import ProvisioningStatus, ProvState
 from firmware.state import Phase, PhoneState, SignIn, View, new_password_entry
+from firmware.transition import Commands, Handler, Result
 from firmware.ui.status_text import max_status_scroll, status_grid
 from hal.types import Key, KeyPressed
-
-Commands = tuple[c.Command, ...]
-Result = tuple[PhoneState, Commands]
-Handler = Callable[[PhoneState, Event], Result]
 
 MAX_REALM = 100
 MAX_ERROR = 300
