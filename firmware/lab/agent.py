@@ -254,7 +254,8 @@ class Agent:
         rss = next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
         objects = gc.get_objects()
         top = int(req.get("top", 15))
-        types = collections.Counter(type(o).__name__ for o in objects).most_common(top)
+        # top=0 (the soak's polls): no count of every object's type, only to throw it away
+        types = collections.Counter(type(o).__name__ for o in objects).most_common(top) if top else []
         sites: list[str] = []
         if tracemalloc.is_tracing():
             for stat in tracemalloc.take_snapshot().statistics("lineno")[:top]:
