@@ -91,13 +91,19 @@ class SipObjects:
 def live_sip_objects() -> SipObjects | None:
     """The counts from pjsip's transaction layer and UA layer (None without the symbols)."""
     lib = library()
-    names = ("pjsip_tsx_layer_get_tsx_count", "pjsip_ua_get_dlg_set_count")
-    if lib is None or not all(hasattr(lib, n) for n in names):
+    if lib is None or _unbound(lib, ("pjsip_tsx_layer_get_tsx_count", "pjsip_ua_get_dlg_set_count")):
         return None
-    for name in names:
+    return SipObjects(int(lib.pjsip_tsx_layer_get_tsx_count()), int(lib.pjsip_ua_get_dlg_set_count()))
+
+
+def _unbound(lib: ctypes.PyDLL, names: tuple[str, ...]) -> list[str]:
+    """Give `names` their C signatures from _SIGNATURES; returns the ones `lib` does not export
+    (then nothing is bound)."""
+    missing = [n for n in names if not hasattr(lib, n)]
+    for name in () if missing else names:
         func = getattr(lib, name)
         func.restype, func.argtypes = _SIGNATURES[name]
-    return SipObjects(int(lib.pjsip_tsx_layer_get_tsx_count()), int(lib.pjsip_ua_get_dlg_set_count()))
+    return missing
 
 
 def pj_str(buffer: ctypes.Array[ctypes.c_char]) -> PjStr:
@@ -123,13 +129,10 @@ class RequestModule:
 
     def start(self) -> bool:
         lib = library()
-        missing = [n for n in (*_REQUIRED, *self.NEEDS) if lib is None or not hasattr(lib, n)]
+        missing = list(_REQUIRED + self.NEEDS) if lib is None else _unbound(lib, _REQUIRED + self.NEEDS)
         if lib is None or missing:
             log.warning("%s unavailable: this pjsua2 build does not export %s", self.WHAT, ", ".join(missing))
             return False
-        for name in (*_REQUIRED, *self.NEEDS):
-            func = getattr(lib, name)
-            func.restype, func.argtypes = _SIGNATURES[name]
         endpt = lib.pjsua_get_pjsip_endpt()
         status = lib.pjsip_endpt_register_module(endpt, ctypes.byref(self._module)) if endpt else -1
         if status != 0:
